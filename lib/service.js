@@ -1,0 +1,157 @@
+"use strict";
+// UserModuleService: Medusa's module surface over the native module. Input is snapshotted
+// here (wire.js), the work runs natively off the JS thread, DTOs and events are built here.
+const { MedusaError, fromNative, fromNativeThrow } = require("./medusa-error");
+const { encodeInvite, encodeUser, encodeContext } = require("./wire");
+const { inviteCreatedMessages, deliver } = require("./events");
+
+/** Options the native side reads; the rest (eventBus) stays in JS. */
+const NATIVE_OPTIONS = [
+  "jwt_secret", "jwt_public_key", "jwt_options", "jwt_verify_options", "valid_duration",
+  "database", "sqliteSynchronous",
+];
+
+function loadNative() {
+  try {
+    return require("../medusa-invites.node");
+  } catch (error) {
+    throw new MedusaError(
+      MedusaError.Types.UNEXPECTED_STATE,
+      `medusa-invites: the native addon is not built (${error.code ?? error.message}); run \`npm install\` or \`npm run build\``,
+    );
+  }
+}
+
+function invalidArgument(message) {
+  return new MedusaError(MedusaError.Types.INVALID_ARGUMENT, message);
+}
+
+/** Reads the caller's input once into wire form; a throwing getter or proxy trap is invalid_data. */
+function snapshot(what, read) {
+  try {
+    return read();
+  } catch (cause) {
+    const error = new MedusaError(MedusaError.Types.INVALID_DATA, `${what} could not be read: a property access threw`);
+    error.cause = cause;
+    throw error;
+  }
+}
+
+function encodeBatch(data, encodeItem, method) {
+  return snapshot(`The input of ${method}`, () => {
+    if (!Array.isArray(data)) return { single: true, items: [encodeItem(data)] };
+    const length = data.length;
+    const items = new Array(length);
+    for (let i = 0; i < length; i++) items[i] = encodeItem(data[i]);
+    return { single: false, items };
+  });
+}
+
+/** Sends one call to the native side and unwraps its envelope. */
+async function callNative(invoke, items, contextWire, single) {
+  const reply = JSON.parse(await invoke(JSON.stringify({ context: contextWire, items })));
+  if (reply.error) throw fromNative(reply.error, { withIndex: !single });
+  return reply.ok;
+}
+
+function inviteDtos(items, { now, expiresAt, ids, tokens, times }) {
+  const dtos = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    dtos[i] = {
+      id: ids[i],
+      email: item.email,
+      accepted: item.accepted === true,
+      token: tokens[i],
+      expires_at: new Date(expiresAt),
+      metadata: item.metadata ? JSON.parse(item.metadata.$json) : null,
+      created_at: new Date(now),
+      updated_at: new Date(now),
+      deleted_at: null,
+      roles: item.roles ? item.roles.$array.slice() : null,
+    };
+  }
+  for (const [index, createdAt, updatedAt, deletedAt] of times) {
+    dtos[index].created_at = new Date(createdAt);
+    dtos[index].updated_at = new Date(updatedAt);
+    dtos[index].deleted_at = deletedAt === null ? null : new Date(deletedAt);
+  }
+  return dtos;
+}
+
+function userDto(user) {
+  return {
+    ...user,
+    metadata: user.metadata === null ? null : JSON.parse(user.metadata),
+    created_at: new Date(user.created_at),
+    updated_at: new Date(user.updated_at),
+    deleted_at: user.deleted_at === null ? null : new Date(user.deleted_at),
+  };
+}
+
+class UserModuleService {
+  #native;
+  #eventBus;
+
+  /**
+   * @param options Medusa's user module options (`jwt_secret`, `jwt_public_key`, `jwt_options`,
+   *   `jwt_verify_options`, `valid_duration`) plus `database`, `sqliteSynchronous`, `eventBus`.
+   */
+  constructor(options) {
+    if (options === null || typeof options !== "object") {
+      throw invalidArgument("UserModuleService expects an options object");
+    }
+    const eventBus = options.eventBus;
+    if (eventBus !== undefined && eventBus !== null && typeof eventBus?.emit !== "function") {
+      throw invalidArgument("The eventBus option must be an object with an emit(messages, options) method");
+    }
+    this.#eventBus = eventBus ?? undefined;
+    const nativeOptions = {};
+    for (const name of NATIVE_OPTIONS) nativeOptions[name] = options[name];
+    let json;
+    try {
+      json = JSON.stringify(nativeOptions);
+    } catch {
+      throw invalidArgument("The UserModule's options must be JSON values");
+    }
+    const { NativeModule } = loadNative();
+    try {
+      this.#native = new NativeModule(json);
+    } catch (thrown) {
+      throw fromNativeThrow(thrown);
+    }
+  }
+
+  /**
+   * Medusa's `createInvites`: one object in, one DTO out; an array in, an array out.
+   * Always asynchronous: every error is a rejection.
+   */
+  async createInvites(data, sharedContext) {
+    const { single, items } = encodeBatch(data, encodeInvite, "createInvites");
+    const context = snapshot("sharedContext", () => encodeContext(sharedContext));
+    const created = await callNative((json) => this.#native.createInvites(json), items, context.wire, single);
+    const dtos = inviteDtos(items, created);
+    if (dtos.length > 0) {
+      await deliver({ eventBus: this.#eventBus, ...context.events }, () =>
+        inviteCreatedMessages(created.ids, context.events.eventGroupId),
+      );
+    }
+    return single ? dtos[0] : dtos;
+  }
+
+  /** Medusa's `createUsers` (user fields only); a live user's email cannot be used twice. */
+  async createUsers(data, sharedContext) {
+    const { single, items } = encodeBatch(data, encodeUser, "createUsers");
+    const context = snapshot("sharedContext", () => encodeContext(sharedContext));
+    const users = await callNative((json) => this.#native.createUsers(json), items, context.wire, single);
+    const dtos = users.map(userDto);
+    return single ? dtos[0] : dtos;
+  }
+
+  /** Closes the database. Calls made afterwards reject with `unexpected_state`. */
+  async close() {
+    await this.#native.close();
+  }
+}
+
+module.exports = { UserModuleService, loadNative };

@@ -1,0 +1,70 @@
+//! The invite as this module stores and returns it.
+
+/// One validated `CreateInviteDTO` (spec §1): everything the caller decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewInvite {
+  pub id: Option<String>,
+  pub email: String,
+  pub accepted: bool,
+  /// The metadata object as `JSON.stringify` wrote it, or `None` for `null`.
+  pub metadata: Option<String>,
+  pub roles: Option<Vec<String>>,
+  pub created_at: Option<i64>,
+  pub updated_at: Option<i64>,
+  pub deleted_at: Option<i64>,
+}
+
+impl NewInvite {
+  pub fn with_email(email: impl Into<String>) -> Self {
+    NewInvite {
+      id: None,
+      email: email.into(),
+      accepted: false,
+      metadata: None,
+      roles: None,
+      created_at: None,
+      updated_at: None,
+      deleted_at: None,
+    }
+  }
+}
+
+/// A stored invite. Times are Unix milliseconds (what a JS `Date` holds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invite {
+  pub id: String,
+  pub email: String,
+  pub accepted: bool,
+  pub token: String,
+  pub expires_at: i64,
+  pub metadata: Option<String>,
+  pub created_at: i64,
+  pub updated_at: i64,
+  pub deleted_at: Option<i64>,
+  pub roles: Option<Vec<String>>,
+}
+
+/// One validated `CreateUserDTO` (Medusa's user fields).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+  pub id: Option<String>,
+  pub email: String,
+  pub first_name: Option<String>,
+  pub last_name: Option<String>,
+  pub avatar_url: Option<String>,
+  pub metadata: Option<String>,
+}
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+  pub id: String,
+  pub email: String,
+  pub first_name: Option<String>,
+  pub last_name: Option<String>,
+  pub avatar_url: Option<String>,
+  pub metadata: Option<String>,
+  pub created_at: i64,
+  pub updated_at: i64,
+  pub deleted_at: Option<i64>,
+}

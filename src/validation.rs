@@ -1,0 +1,254 @@
+//! Validation of `CreateInviteDTO` / `CreateUserDTO` input (spec §1, §3, §4). Every item is
+//! checked before anything is written; the first failure wins and carries its index.
+
+use chrono::{DateTime, NaiveDate};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::invite::{NewInvite, NewUser};
+use crate::wire::WireValue;
+
+pub const NOT_AN_INVITE: &str =
+  "createInvites expects an invite object or an array of invite objects";
+pub const NOT_A_USER: &str = "createUsers expects a user object or an array of user objects";
+/// An email longer than this cannot be delivered (RFC 5321 path limit).
+const MAX_EMAIL_CHARS: usize = 254;
+/// Values quoted in messages are cut to this many characters.
+const MAX_QUOTED_CHARS: usize = 254;
+
+pub fn invites(items: &[Value]) -> Result<Vec<NewInvite>> {
+  items
+    .iter()
+    .enumerate()
+    .map(|(index, item)| invite(item).map_err(|error| error.at(index)))
+    .collect()
+}
+
+pub fn users(items: &[Value]) -> Result<Vec<NewUser>> {
+  items
+    .iter()
+    .enumerate()
+    .map(|(index, item)| user(item).map_err(|error| error.at(index)))
+    .collect()
+}
+
+fn invite(item: &Value) -> Result<NewInvite> {
+  if !WireValue::is_item(item) {
+    return Err(Error::invalid_data(NOT_AN_INVITE));
+  }
+  let field = |name| WireValue::field(item, name);
+  Ok(NewInvite {
+    email: email("Invite", "invite", field("email"))?,
+    accepted: match field("accepted") {
+      WireValue::Absent | WireValue::Null => false,
+      WireValue::Bool(flag) => flag,
+      other => return Err(wrong_type("Invite.accepted", "a boolean", other)),
+    },
+    metadata: metadata("Invite", field("metadata"))?,
+    roles: roles(field("roles"))?,
+    id: id("Invite", field("id"))?,
+    created_at: timestamp("Invite.created_at", field("created_at"))?,
+    updated_at: timestamp("Invite.updated_at", field("updated_at"))?,
+    deleted_at: timestamp("Invite.deleted_at", field("deleted_at"))?,
+  })
+}
+
+fn user(item: &Value) -> Result<NewUser> {
+  if !WireValue::is_item(item) {
+    return Err(Error::invalid_data(NOT_A_USER));
+  }
+  let field = |name| WireValue::field(item, name);
+  Ok(NewUser {
+    email: email("User", "user", field("email"))?,
+    first_name: optional_text("User.first_name", field("first_name"))?,
+    last_name: optional_text("User.last_name", field("last_name"))?,
+    avatar_url: optional_text("User.avatar_url", field("avatar_url"))?,
+    metadata: metadata("User", field("metadata"))?,
+    id: id("User", field("id"))?,
+  })
+}
+
+fn wrong_type(field: &str, expected: &str, found: WireValue<'_>) -> Error {
+  Error::invalid_data(format!(
+    "Value for {field} must be {expected}, '{}' found",
+    found.type_name()
+  ))
+}
+
+fn email(entity: &str, noun: &str, value: WireValue<'_>) -> Result<String> {
+  match value {
+    WireValue::Absent | WireValue::Null => Err(Error::invalid_data(format!(
+      "Value for {entity}.email is required, '{}' found",
+      value.type_name()
+    ))),
+    WireValue::Str(text) if is_deliverable_email(text) => Ok(text.to_string()),
+    WireValue::Str(text) => Err(Error::invalid_data(format!(
+      "Invalid email for {noun}: '{}'",
+      quoted(text)
+    ))),
+    other => Err(wrong_type(&format!("{entity}.email"), "a string", other)),
+  }
+}
+
+/// Non-empty, at most 254 characters, no whitespace or control characters, and an `@` with
+/// something on both sides. Deliberately loose otherwise: Medusa checks nothing (spec §3).
+pub fn is_deliverable_email(email: &str) -> bool {
+  let Some(at) = email.rfind('@') else {
+    return false;
+  };
+  at > 0
+    && at + 1 < email.len()
+    && email.chars().count() <= MAX_EMAIL_CHARS
+    && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn quoted(text: &str) -> String {
+  match text.char_indices().nth(MAX_QUOTED_CHARS) {
+    Some((cut, _)) => format!("{}...", &text[..cut]),
+    None => text.to_string(),
+  }
+}
+
+fn metadata(entity: &str, value: WireValue<'_>) -> Result<Option<String>> {
+  match value {
+    WireValue::Absent | WireValue::Null => Ok(None),
+    WireValue::Json(Ok(json)) => Ok(Some(json.to_string())),
+    WireValue::Json(Err(reason)) => Err(Error::invalid_data(format!(
+      "Value for {entity}.metadata cannot be stored as JSON: {reason}"
+    ))),
+    other => Err(wrong_type(
+      &format!("{entity}.metadata"),
+      "an object",
+      other,
+    )),
+  }
+}
+
+fn roles(value: WireValue<'_>) -> Result<Option<Vec<String>>> {
+  match value {
+    WireValue::Absent | WireValue::Null => Ok(None),
+    WireValue::Array(items) => items
+      .iter()
+      .map(|item| match WireValue::of(item) {
+        WireValue::Str(role) => Ok(role.to_string()),
+        other => Err(wrong_type("Invite.roles", "an array of strings", other)),
+      })
+      .collect::<Result<Vec<_>>>()
+      .map(Some),
+    other => Err(wrong_type("Invite.roles", "an array of strings", other)),
+  }
+}
+
+/// A non-empty string is used verbatim; `""`, `null` and absent mean "generate one".
+fn id(entity: &str, value: WireValue<'_>) -> Result<Option<String>> {
+  match value {
+    WireValue::Absent | WireValue::Null => Ok(None),
+    WireValue::Str("") => Ok(None),
+    WireValue::Str(id) => Ok(Some(id.to_string())),
+    other => Err(wrong_type(&format!("{entity}.id"), "a string", other)),
+  }
+}
+
+fn optional_text(field: &str, value: WireValue<'_>) -> Result<Option<String>> {
+  match value {
+    WireValue::Absent | WireValue::Null => Ok(None),
+    WireValue::Str(text) => Ok(Some(text.to_string())),
+    other => Err(wrong_type(field, "a string", other)),
+  }
+}
+
+/// The range of a JS `Date`.
+const MAX_DATE_MS: i64 = 8_640_000_000_000_000;
+
+fn timestamp(field: &str, value: WireValue<'_>) -> Result<Option<i64>> {
+  let invalid = |shown: &str| {
+    Error::invalid_data(format!(
+      "Value for {field} must be a valid date, '{}' found",
+      quoted(shown)
+    ))
+  };
+  match value {
+    WireValue::Absent | WireValue::Null => Ok(None),
+    WireValue::Date(Some(millis)) => Ok(Some(millis)),
+    WireValue::Date(None) => Err(invalid("Invalid Date")),
+    WireValue::Str(text) => parse_iso8601(text)
+      .filter(|millis| millis.abs() <= MAX_DATE_MS)
+      .map(Some)
+      .ok_or_else(|| invalid(text)),
+    other => Err(wrong_type(field, "a Date or an ISO 8601 string", other)),
+  }
+}
+
+/// RFC 3339 date-times (`2024-01-01T10:00:00.123Z`, `…+02:00`) and date-only forms
+/// (`2024-01-01`, read as UTC midnight as JS does). Millisecond precision, like a JS `Date`.
+pub fn parse_iso8601(text: &str) -> Option<i64> {
+  if let Ok(moment) = DateTime::parse_from_rfc3339(text) {
+    return Some(moment.timestamp_millis());
+  }
+  let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+  Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use serde_json::json;
+
+  fn message(item: Value) -> String {
+    invites(&[item]).unwrap_err().message
+  }
+
+  #[test]
+  fn emails_are_required_strings_that_can_be_delivered() {
+    assert_eq!(
+      message(json!({})),
+      "Value for Invite.email is required, 'undefined' found"
+    );
+    assert_eq!(
+      message(json!({"email": null})),
+      "Value for Invite.email is required, 'null' found"
+    );
+    assert_eq!(
+      message(json!({"email": 5})),
+      "Value for Invite.email must be a string, 'number' found"
+    );
+    assert_eq!(
+      message(json!({"email": " "})),
+      "Invalid email for invite: ' '"
+    );
+    for bad in ["", "nobody", "@x.y", "a@", "a b@x.y", "a\u{7}@x.y"] {
+      assert!(!is_deliverable_email(bad), "{bad:?}");
+    }
+    assert!(is_deliverable_email("Ünïcode+tag@example.com"));
+  }
+
+  #[test]
+  fn long_values_are_cut_in_messages() {
+    let long = format!("{}@x.y", "a".repeat(300));
+    let text = message(json!({ "email": long }));
+    assert_eq!(text.len(), "Invalid email for invite: ''".len() + 254 + 3);
+  }
+
+  #[test]
+  fn fields_keep_their_values_and_defaults() {
+    let parsed = &invites(&[json!({
+      "email": "a@b.c", "accepted": null, "metadata": {"$json": "{\"x\":1}"},
+      "roles": {"$array": ["admin"]}, "id": "", "created_at": "2024-01-01T00:00:00.5Z",
+      "updated_at": {"$date": 5}
+    })])
+    .unwrap()[0];
+    assert_eq!(parsed.id, None);
+    assert!(!parsed.accepted);
+    assert_eq!(parsed.metadata.as_deref(), Some("{\"x\":1}"));
+    assert_eq!(parsed.roles, Some(vec!["admin".to_string()]));
+    assert_eq!(parsed.created_at, Some(1_704_067_200_500));
+    assert_eq!(parsed.updated_at, Some(5));
+  }
+
+  #[test]
+  fn the_failing_item_is_named() {
+    let error = invites(&[json!({"email": "a@b.c"}), json!({"$t": "null"})]).unwrap_err();
+    assert_eq!(error.index, Some(1));
+    assert_eq!(error.message, NOT_AN_INVITE);
+  }
+}
