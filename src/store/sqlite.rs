@@ -304,4 +304,30 @@ mod tests {
       .flatten();
     assert_eq!(roles.as_deref(), Some(r#"["admin"]"#));
   }
+
+  #[test]
+  fn files_are_wal_and_durable_by_default() {
+    let dir = std::env::temp_dir().join(format!("medusa-invites-unit-{}", std::process::id()));
+    let path = dir.join("sync.sqlite");
+    let pragma = |store: &SqliteStore, name: &str| -> String {
+      store
+        .connection
+        .query_row(&format!("pragma {name}"), [], |row| {
+          row.get::<_, rusqlite::types::Value>(0)
+        })
+        .map(|value| match value {
+          rusqlite::types::Value::Integer(n) => n.to_string(),
+          rusqlite::types::Value::Text(text) => text,
+          other => format!("{other:?}"),
+        })
+        .unwrap()
+    };
+    let full = SqliteStore::open(&Location::File(path.clone()), Synchronous::Full).unwrap();
+    assert_eq!(pragma(&full, "journal_mode"), "wal");
+    assert_eq!(pragma(&full, "synchronous"), "2");
+    let normal = SqliteStore::open(&Location::File(path), Synchronous::Normal).unwrap();
+    assert_eq!(pragma(&normal, "synchronous"), "1");
+    drop((full, normal));
+    std::fs::remove_dir_all(dir).unwrap();
+  }
 }
