@@ -365,11 +365,14 @@ describe("failures", () => {
   ] as [string, unknown][]) {
     test(`bad input (${label}) emits nothing and writes nothing`, async () => {
       await withModule({}, async (m) => {
+        // One good call first, so the database file exists and holds a known row.
+        await m.service.createInvites({ email: "seed@example.com" })
+        m.bus.calls.length = 0
         const error = await rejection(m.service.createInvites(data as any))
         assert.ok(error instanceof MedusaError)
         assert.equal(error.type, "invalid_data")
         assert.equal(m.bus.calls.length, 0)
-        assert.equal(count(m.file), 0)
+        assert.equal(count(m.file), 1)
       })
     })
   }
@@ -409,11 +412,13 @@ describe("failures", () => {
 
   test("preventReleaseEvents without an aggregator is invalid_argument; nothing written or emitted", async () => {
     await withModule({}, async (m) => {
+      await m.service.createInvites({ email: "seed@example.com" })
+      m.bus.calls.length = 0
       const error = await rejection(m.service.createInvites({ email: "p@example.com" }, { preventReleaseEvents: true }))
       assert.ok(error instanceof MedusaError)
       assert.equal(error.type, "invalid_argument")
       assert.equal(m.bus.calls.length, 0)
-      assert.equal(count(m.file), 0)
+      assert.equal(count(m.file), 1)
     })
   })
 })
@@ -670,7 +675,7 @@ describe("the caller's sharedContext", () => {
       const aggregator = new MedusaLikeAggregator()
       const context = Object.freeze({ eventGroupId: "g", messageAggregator: aggregator })
       const keysBefore = Object.keys(context)
-      const invite = await m.service.createInvites([{ email: "fa@example.com" }], context)
+      const [invite] = await m.service.createInvites([{ email: "fa@example.com" }], context)
       assert.deepEqual(Object.keys(context), keysBefore)
       assert.equal(context.messageAggregator, aggregator)
       assert.equal(context.eventGroupId, "g")

@@ -101,19 +101,20 @@ class UserModuleService {
     if (options === null || typeof options !== "object") {
       throw invalidArgument("UserModuleService expects an options object");
     }
-    const eventBus = options.eventBus;
-    if (eventBus !== undefined && eventBus !== null && typeof eventBus?.emit !== "function") {
+    let eventBus;
+    let json;
+    try {
+      eventBus = options.eventBus;
+      const nativeOptions = {};
+      for (const name of NATIVE_OPTIONS) nativeOptions[name] = options[name];
+      json = JSON.stringify(nativeOptions);
+    } catch {
+      throw invalidArgument("The UserModule's options could not be read as JSON values");
+    }
+    if (eventBus !== undefined && eventBus !== null && typeof eventBus.emit !== "function") {
       throw invalidArgument("The eventBus option must be an object with an emit(messages, options) method");
     }
     this.#eventBus = eventBus ?? undefined;
-    const nativeOptions = {};
-    for (const name of NATIVE_OPTIONS) nativeOptions[name] = options[name];
-    let json;
-    try {
-      json = JSON.stringify(nativeOptions);
-    } catch {
-      throw invalidArgument("The UserModule's options must be JSON values");
-    }
     const { NativeModule } = loadNative();
     try {
       this.#native = new NativeModule(json);

@@ -111,7 +111,8 @@ function encodeContext(context) {
   return {
     wire,
     events: {
-      eventGroupId: typeof wire.eventGroupId === "string" ? wire.eventGroupId : undefined,
+      // Medusa adds eventGroupId only when it is truthy (composeMessage in @medusajs/utils).
+      eventGroupId: typeof wire.eventGroupId === "string" && wire.eventGroupId !== "" ? wire.eventGroupId : undefined,
       messageAggregator: isAggregator(messageAggregator) ? messageAggregator : undefined,
       preventReleaseEvents: wire.preventReleaseEvents === true,
     },
