@@ -32,7 +32,8 @@ function snapshot(what, read) {
     return read();
   } catch (cause) {
     const error = new MedusaError(MedusaError.Types.INVALID_DATA, `${what} could not be read: a property access threw`);
-    error.cause = cause;
+    // Not enumerable, like `new Error(message, { cause })`: the own enumerable keys stay Medusa's.
+    Object.defineProperty(error, "cause", { value: cause, enumerable: false, writable: true, configurable: true });
     throw error;
   }
 }

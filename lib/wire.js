@@ -16,6 +16,8 @@ function typeName(value) {
 function encode(value, asJson) {
   switch (typeof value) {
     case "string":
+      // A lone surrogate cannot cross into Rust (UTF-8); name it instead.
+      return value.isWellFormed() ? value : { $t: "ill-formed string" };
     case "boolean":
       return value;
     case "number":
