@@ -1,8 +1,8 @@
 // The returned DTOs and what is stored (spec §1 Output, §2.1, §2.4-§2.6; oracle FINDINGS §1, §4, §7, §8).
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
-import type { InviteDTO, UserModuleOptions } from ".."
-import { newModule, count, rows, tokenPart, type TestModule } from "./helpers"
+import type { InviteDTO } from ".."
+import { count, rows, tokenPart, withModule } from "./helpers"
 
 const DTO_KEYS = [
   "id", "email", "accepted", "token", "expires_at", "metadata", "created_at", "updated_at", "deleted_at", "roles",
@@ -13,14 +13,6 @@ const USER_KEYS = ["id", "first_name", "last_name", "email", "avatar_url", "meta
 const INVITE_ID = /^invite_[0-9A-HJKMNP-TV-Z]{26}$/
 const USER_ID = /^user_[0-9A-HJKMNP-TV-Z]{26}$/
 
-async function withModule(body: (m: TestModule) => Promise<void>, options: Partial<UserModuleOptions> = {}): Promise<void> {
-  const m = newModule(options)
-  try {
-    await body(m)
-  } finally {
-    await m.close()
-  }
-}
 
 function column<T = unknown>(file: string, name: string, id: string): T {
   const found = rows<Record<string, T>>(file, `select ${name} as v from invite where id = '${id.replace(/'/g, "''")}'`)

@@ -2,17 +2,9 @@
 // transaction of the call, and a failing call writes nothing and emits nothing.
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
-import { MedusaError, type UserModuleOptions } from ".."
-import { newModule, count, rows, rejection, type TestModule } from "./helpers"
+import { MedusaError } from ".."
+import { count, rows, rejection, withModule, type TestModule } from "./helpers"
 
-async function withModule(body: (m: TestModule) => Promise<void>, options: Partial<UserModuleOptions> = {}): Promise<void> {
-  const m = newModule(options)
-  try {
-    await body(m)
-  } finally {
-    await m.close()
-  }
-}
 
 /** A MedusaError of type invalid_data with exactly `message`, and (when given) `index`. */
 function assertInvalidData(error: any, message: string, index?: number): void {

@@ -95,3 +95,13 @@ export function tokenPart(token: string, index: 0 | 1): { text: string; json: Re
   const text = Buffer.from(token.split(".")[index], "base64url").toString("utf8")
   return { text, json: JSON.parse(text) }
 }
+
+/** Runs `body` with a fresh module and closes it afterwards, whatever happens. */
+export async function withModule(body: (m: TestModule) => Promise<void>, options: Partial<UserModuleOptions> = {}): Promise<void> {
+  const m = newModule(options)
+  try {
+    await body(m)
+  } finally {
+    await m.close()
+  }
+}
