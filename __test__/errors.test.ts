@@ -21,7 +21,7 @@ const EXPIRES_IN_STRING =
   '"expiresIn" should be a number of seconds or string representing a timespan eg: "1d", "20h", 60'
 const BAD_ISOLATION =
   'Invalid isolationLevel, supported isolation levels are: ["read uncommitted","read committed","repeatable read","serializable"]'
-const FOREIGN_TRANSACTION = "sharedContext.transactionManager was not issued by this medusa-invites module"
+const FOREIGN_TRANSACTION = "sharedContext.transactionManager was not issued by this medusa-invites module; use service.transaction() or service.begin()"
 const PREVENT_WITHOUT_AGGREGATOR =
   "sharedContext.preventReleaseEvents needs a sharedContext.messageAggregator to hold the events"
 

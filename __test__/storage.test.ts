@@ -44,6 +44,13 @@ test("the invite and user tables mirror Medusa's columns, plus roles", async () 
     ["deleted_at", "timestamptz", 0, 0],
     ["roles", "jsonb", 0, 0],
   ])
+  // Our own table, named so it cannot collide with Medusa's: idempotency records.
+  assert.deepEqual(columns("medusa_invites_idempotency"), [
+    ["key", "text", 1, 1],
+    ["input_hash", "text", 1, 2],
+    ["response", "text", 1, 0],
+    ["created_at", "integer", 1, 0],
+  ])
   assert.deepEqual(columns("user"), [
     ["id", "text", 1, 1],
     ["first_name", "text", 0, 0],
@@ -63,6 +70,10 @@ test("the invite and user tables mirror Medusa's columns, plus roles", async () 
     ["IDX_invite_deleted_at", 'CREATE INDEX "IDX_invite_deleted_at" on "invite" (deleted_at) where deleted_at is not null'],
     ["IDX_invite_email_unique", 'CREATE UNIQUE INDEX "IDX_invite_email_unique" on "invite" (email) where deleted_at is null'],
     ["IDX_invite_token", 'CREATE INDEX "IDX_invite_token" on "invite" (token) where deleted_at is null'],
+    [
+      "IDX_medusa_invites_idempotency_created_at",
+      'CREATE INDEX "IDX_medusa_invites_idempotency_created_at" on "medusa_invites_idempotency" (created_at)',
+    ],
     ["IDX_user_email_unique", 'CREATE UNIQUE INDEX "IDX_user_email_unique" on "user" (email) where deleted_at is null'],
   ])
   await m.close()

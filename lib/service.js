@@ -4,11 +4,12 @@
 const { MedusaError, fromNative, fromNativeThrow } = require("./medusa-error");
 const { encodeInvite, encodeUser, encodeContext } = require("./wire");
 const { inviteCreatedMessages, deliver } = require("./events");
+const { InviteTransaction, joinTransaction, reserveDelivery } = require("./transaction");
 
 /** Options the native side reads; the rest (eventBus) stays in JS. */
 const NATIVE_OPTIONS = [
   "jwt_secret", "jwt_public_key", "jwt_options", "jwt_verify_options", "valid_duration",
-  "database", "sqliteSynchronous",
+  "database", "sqliteSynchronous", "idempotencyRetentionSeconds",
 ];
 
 function loadNative() {
@@ -49,10 +50,19 @@ function encodeBatch(data, encodeItem, method) {
 }
 
 /** Sends one call to the native side and unwraps its envelope. */
-async function callNative(invoke, items, contextWire, single) {
-  const reply = JSON.parse(await invoke(JSON.stringify({ context: contextWire, items })));
+async function callNative(invoke, items, context, transaction, single) {
+  const call = { context: context.wire, items };
+  if (transaction) call.transaction = transaction.id;
+  const reply = JSON.parse(await invoke(JSON.stringify(call)));
   if (reply.error) throw fromNative(reply.error, { withIndex: !single });
+  if (reply.replayed) reply.ok.replayed = true;
   return reply.ok;
+}
+
+function unwrap(reply) {
+  const parsed = JSON.parse(reply);
+  if (parsed.error) throw fromNative(parsed.error);
+  return parsed.ok;
 }
 
 function inviteDtos(items, { now, expiresAt, ids, tokens, times }) {
@@ -131,13 +141,24 @@ class UserModuleService {
   async createInvites(data, sharedContext) {
     const { single, items } = encodeBatch(data, encodeInvite, "createInvites");
     const context = snapshot("sharedContext", () => encodeContext(sharedContext));
-    const created = await callNative((json) => this.#native.createInvites(json), items, context.wire, single);
+    const transaction = joinTransaction(context.transactionManager, this);
+    const delivery = transaction && reserveDelivery(transaction);
+    let created;
+    try {
+      created = await callNative((json) => this.#native.createInvites(json), items, context, transaction, single);
+    } catch (error) {
+      delivery?.failed();
+      throw error;
+    }
     const dtos = inviteDtos(items, created);
-    if (dtos.length > 0) {
-      await deliver({ eventBus: this.#eventBus, ...context.events }, () =>
+    const deliverEvents = () =>
+      deliver({ eventBus: this.#eventBus, ...context.events }, () =>
         inviteCreatedMessages(created.ids, context.events.eventGroupId),
       );
-    }
+    // A replayed call (idempotencyKey) or an empty one has nothing new to announce.
+    const announce = dtos.length > 0 && !created.replayed;
+    if (delivery) delivery.done(announce ? deliverEvents : undefined);
+    else if (announce) await deliverEvents();
     return single ? dtos[0] : dtos;
   }
 
@@ -145,12 +166,45 @@ class UserModuleService {
   async createUsers(data, sharedContext) {
     const { single, items } = encodeBatch(data, encodeUser, "createUsers");
     const context = snapshot("sharedContext", () => encodeContext(sharedContext));
-    const users = await callNative((json) => this.#native.createUsers(json), items, context.wire, single);
+    const transaction = joinTransaction(context.transactionManager, this);
+    const users = await callNative((json) => this.#native.createUsers(json), items, context, transaction, single);
     const dtos = users.map(userDto);
     return single ? dtos[0] : dtos;
   }
 
-  /** Closes the database. Calls made afterwards reject with `unexpected_state`. */
+  /**
+   * Opens a transaction; pass it as `sharedContext.transactionManager`. On SQLite it holds
+   * the module's write lock until `commit()` or `rollback()`: other calls wait for it.
+   * @param options `{ isolationLevel }`
+   */
+  async begin(options) {
+    const isolationLevel = options?.isolationLevel;
+    if (isolationLevel !== undefined && typeof isolationLevel !== "string") {
+      throw invalidArgument("isolationLevel must be a string");
+    }
+    const id = unwrap(await this.#native.begin(isolationLevel));
+    return new InviteTransaction(this.#native, id, this);
+  }
+
+  /**
+   * Runs `work(tx)` in a transaction: commits when it resolves, rolls back when it throws.
+   * Resolves with what `work` resolved with.
+   */
+  async transaction(work, options) {
+    if (typeof work !== "function") throw invalidArgument("transaction expects a function (tx) => Promise");
+    const tx = await this.begin(options);
+    let result;
+    try {
+      result = await work(tx);
+    } catch (error) {
+      if (tx.state === "open") await tx.rollback().catch(() => {});
+      throw error;
+    }
+    if (tx.state === "open") await tx.commit();
+    return result;
+  }
+
+  /** Closes the database; open transactions roll back. Calls made afterwards reject with `unexpected_state`. */
   async close() {
     await this.#native.close();
   }

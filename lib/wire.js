@@ -79,8 +79,9 @@ const JSON_FIELDS = ["metadata"];
 const encodeInvite = (item) => encodeItem(item, INVITE_FIELDS, JSON_FIELDS);
 const encodeUser = (item) => encodeItem(item, USER_FIELDS, JSON_FIELDS);
 
+// transactionManager is not among them: it is a handle that stays in JS (service.js).
 const CONTEXT_FIELDS = [
-  "transactionManager", "manager", "isolationLevel", "enableNestedTransactions", "eventGroupId",
+  "manager", "isolationLevel", "enableNestedTransactions", "eventGroupId",
   "transactionId", "runId", "requestId", "idempotencyKey", "parentStepIdempotencyKey",
   "preventReleaseEvents", "isCancelling", "cancelingFromParentStep",
 ];
@@ -93,13 +94,13 @@ function isAggregator(value) {
 
 /**
  * `sharedContext` (spec §6): `wire` goes to the native side; `eventGroupId`,
- * `messageAggregator` and `preventReleaseEvents` stay here for event delivery.
- * The caller's object is only read, never written.
+ * `messageAggregator` and `preventReleaseEvents` stay here for event delivery, and so does
+ * `transactionManager`. The caller's object is only read, never written.
  */
 function encodeContext(context) {
-  if (context === undefined || context === null) return { wire: null, events: {} };
+  if (context === undefined || context === null) return { wire: null, events: {}, transactionManager: undefined };
   if (typeof context !== "object" || Array.isArray(context) || isDate(context)) {
-    return { wire: { $t: typeName(context) }, events: {} };
+    return { wire: { $t: typeName(context) }, events: {}, transactionManager: undefined };
   }
   const wire = {};
   for (const field of CONTEXT_FIELDS) {
@@ -110,8 +111,10 @@ function encodeContext(context) {
   if (messageAggregator !== undefined && messageAggregator !== null) {
     wire.messageAggregator = isAggregator(messageAggregator) ? { $t: "aggregator" } : encode(messageAggregator, false);
   }
+  const transactionManager = context.transactionManager;
   return {
     wire,
+    transactionManager: transactionManager === null ? undefined : transactionManager,
     events: {
       // Medusa adds eventGroupId only when it is truthy (composeMessage in @medusajs/utils).
       eventGroupId: typeof wire.eventGroupId === "string" && wire.eventGroupId !== "" ? wire.eventGroupId : undefined,

@@ -1,6 +1,7 @@
 //! `sharedContext` (spec §6): every field of Medusa's `Context` is accepted and type-checked.
 //! The JS side sends it as a typed snapshot (see `wire`); the event bus and the message
-//! aggregator themselves stay in JS, so only their presence arrives here.
+//! aggregator themselves stay in JS, so only their presence arrives here, and a
+//! `transactionManager` arrives as the id of a transaction this module issued.
 
 use serde_json::Value;
 
@@ -34,6 +35,7 @@ impl IsolationLevel {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallContext {
   pub isolation_level: Option<IsolationLevel>,
+  pub enable_nested_transactions: bool,
   pub idempotency_key: Option<String>,
   pub prevent_release_events: bool,
 }
@@ -95,11 +97,6 @@ pub fn validate(context: &Value) -> Result<CallContext> {
       aggregator,
     ));
   }
-  if given(field("transactionManager")) {
-    return Err(Error::invalid_argument(
-      "sharedContext.transactionManager was not issued by this medusa-invites module",
-    ));
-  }
   let isolation_level = match field("isolationLevel") {
     WireValue::Absent | WireValue::Null => None,
     WireValue::Str(text) => Some(
@@ -120,6 +117,7 @@ pub fn validate(context: &Value) -> Result<CallContext> {
   };
   Ok(CallContext {
     isolation_level,
+    enable_nested_transactions: field("enableNestedTransactions") == WireValue::Bool(true),
     idempotency_key,
     prevent_release_events,
   })

@@ -19,7 +19,12 @@ pub struct ModuleOptions {
   pub valid_duration: Option<Value>,
   pub database: Location,
   pub synchronous: Synchronous,
+  /// How long an `idempotencyKey` replays its call (spec §6); older records are deleted.
+  pub idempotency_retention_ms: i64,
 }
+
+/// Default retention of idempotency records: 24 hours.
+pub const DEFAULT_IDEMPOTENCY_RETENTION_SECONDS: f64 = 86_400.0;
 
 impl ModuleOptions {
   pub fn from_json(json: &str) -> Result<Self> {
@@ -66,8 +71,20 @@ impl ModuleOptions {
         ))
       }
     };
+    let idempotency_retention_seconds = match options.get("idempotencyRetentionSeconds") {
+      None | Some(Value::Null) => DEFAULT_IDEMPOTENCY_RETENTION_SECONDS,
+      Some(Value::Number(seconds)) if seconds.as_f64().is_some_and(|s| s >= 0.0) => seconds
+        .as_f64()
+        .unwrap_or(DEFAULT_IDEMPOTENCY_RETENTION_SECONDS),
+      Some(_) => {
+        return Err(Error::invalid_argument(
+          "idempotencyRetentionSeconds must be a number of seconds, 0 or more",
+        ))
+      }
+    };
     Ok(ModuleOptions {
       jwt_secret,
+      idempotency_retention_ms: (idempotency_retention_seconds * 1000.0) as i64,
       jwt_options,
       valid_duration: options.get("valid_duration").cloned(),
       database,

@@ -1,20 +1,47 @@
 //! The module: one implementation behind both doors (the top-level function and the class).
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
+use serde::Serialize;
+
+use crate::context::{CallContext, IsolationLevel};
 use crate::error::{Error, Result};
 use crate::ids::IdGenerator;
 use crate::invite::{Invite, NewInvite, NewUser, User};
 use crate::options::ModuleOptions;
 use crate::store::sqlite::{Location, SqliteStore, Synchronous};
-use crate::store::Store;
+use crate::store::{Outcome, Replay, Store, Transaction, Work};
 use crate::token::{TokenOptions, TokenSigner};
 
-/// The store opens on first use, on a worker thread, never on the JS thread.
+pub const CLOSED: &str = "The invite module is closed; create a new UserModuleService";
+pub const TRANSACTION_ENDED: &str = "The transaction has already been committed or rolled back";
+pub const TRANSACTION_FAILED: &str = "The transaction was rolled back: a call inside it failed. Pass enableNestedTransactions: true to let a call fail without ending the transaction";
+
+/// The store opens on first use, on the blocking pool, never on the JS thread.
 enum StoreState {
   NotOpened,
-  Open(Box<dyn Store>),
+  Open(Arc<dyn Store>),
   Closed,
+}
+
+/// A caller transaction between `begin` and `commit`/`rollback`.
+struct TransactionSlot {
+  transaction: Option<Box<dyn Transaction>>,
+  /// A call failed inside it without `enableNestedTransactions`: it can only roll back,
+  /// as a PostgreSQL transaction after an error.
+  failed: bool,
+}
+
+/// How one call runs (from `sharedContext`).
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+  pub context: CallContext,
+  /// A transaction issued by `begin`; `None` gives the call a transaction of its own.
+  pub transaction: Option<u64>,
+  /// SHA-256 of the call's input, for `idempotencyKey`.
+  pub input_hash: Option<String>,
 }
 
 pub struct InviteModule {
@@ -23,18 +50,81 @@ pub struct InviteModule {
   signer: Result<TokenSigner>,
   location: Location,
   synchronous: Synchronous,
-  store: Mutex<StoreState>,
+  idempotency_retention_ms: i64,
+  store: tokio::sync::Mutex<StoreState>,
+  transactions: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<TransactionSlot>>>>,
+  next_transaction: AtomicU64,
 }
 
-/// The result of a `createInvites` call: the invites in input order.
+/// The invites of a call, in input order, with the call's clock readings.
 pub struct CreatedInvites {
   pub now: i64,
   pub expires_at: i64,
   pub invites: Vec<Invite>,
 }
 
+impl CreatedInvites {
+  /// The response of a call: `{now, expiresAt, ids, tokens, times}`. The JS side holds every
+  /// other DTO field already; `times` lists `[index, created_at, updated_at, deleted_at]`
+  /// only for the items whose times the caller set. It is also what an idempotency key
+  /// replays, so a replay gives the same DTOs.
+  pub fn response_json(&self) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Response<'a> {
+      now: i64,
+      expires_at: i64,
+      ids: Vec<&'a str>,
+      tokens: Vec<&'a str>,
+      times: Vec<(usize, i64, i64, Option<i64>)>,
+    }
+    let invites = &self.invites;
+    let response = Response {
+      now: self.now,
+      expires_at: self.expires_at,
+      ids: invites.iter().map(|invite| invite.id.as_str()).collect(),
+      tokens: invites.iter().map(|invite| invite.token.as_str()).collect(),
+      times: invites
+        .iter()
+        .enumerate()
+        .filter(|(_, invite)| {
+          invite.created_at != self.now
+            || invite.updated_at != self.now
+            || invite.deleted_at.is_some()
+        })
+        .map(|(index, invite)| {
+          (
+            index,
+            invite.created_at,
+            invite.updated_at,
+            invite.deleted_at,
+          )
+        })
+        .collect(),
+    };
+    // A struct of strings and integers always serializes.
+    serde_json::to_string(&response).unwrap_or_default()
+  }
+}
+
+/// What `createInvites` resolves with: the response JSON, and whether it is the replay of an
+/// earlier call with the same idempotency key and input (then nothing was written).
+pub struct InvitesResponse {
+  pub json: String,
+  pub replayed: bool,
+}
+
 pub fn now_ms() -> i64 {
   chrono::Utc::now().timestamp_millis()
+}
+
+/// Runs CPU-bound work (signing) on the blocking pool.
+async fn off_the_reactor<T: Send + 'static>(
+  work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+  tokio::task::spawn_blocking(work)
+    .await
+    .map_err(|_| Error::unexpected_state("Internal error in medusa-invites; nothing was written"))?
 }
 
 impl InviteModule {
@@ -48,42 +138,30 @@ impl InviteModule {
       signer,
       location: options.database,
       synchronous: options.synchronous,
-      store: Mutex::new(StoreState::NotOpened),
+      idempotency_retention_ms: options.idempotency_retention_ms,
+      store: tokio::sync::Mutex::new(StoreState::NotOpened),
+      transactions: Mutex::new(HashMap::new()),
+      next_transaction: AtomicU64::new(1),
     }
   }
 
-  /// Runs `work` with the store, opening it first if needed.
-  fn with_store<T>(&self, work: impl FnOnce(&mut dyn Store) -> Result<T>) -> Result<T> {
-    // A poisoned lock only means another call panicked mid-way; SQLite rolled that back.
-    let mut state = self
-      .store
-      .lock()
-      .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let StoreState::NotOpened = *state {
-      *state = StoreState::Open(Box::new(SqliteStore::open(
-        &self.location,
-        self.synchronous,
-      )?));
-    }
-    match &mut *state {
-      StoreState::Open(store) => work(store.as_mut()),
-      _ => Err(Error::unexpected_state(
-        "The invite module is closed; create a new UserModuleService",
-      )),
+  async fn store(&self) -> Result<Arc<dyn Store>> {
+    let mut state = self.store.lock().await;
+    match &*state {
+      StoreState::Open(store) => Ok(Arc::clone(store)),
+      StoreState::Closed => Err(Error::unexpected_state(CLOSED)),
+      StoreState::NotOpened => {
+        let store: Arc<dyn Store> =
+          Arc::new(SqliteStore::open(self.location.clone(), self.synchronous).await?);
+        *state = StoreState::Open(Arc::clone(&store));
+        Ok(store)
+      }
     }
   }
 
-  /// Builds every invite (ids, tokens, times) of a validated batch, then stores them in one
-  /// transaction (spec §2). Nothing is written unless every item succeeds.
-  pub fn create_invites(&self, batch: Vec<NewInvite>) -> Result<CreatedInvites> {
+  /// Ids, tokens and times for a validated batch (spec §2.1–§2.5): CPU work, no I/O.
+  pub fn prepare_invites(&self, batch: Vec<NewInvite>) -> Result<CreatedInvites> {
     let now = now_ms();
-    if batch.is_empty() {
-      return Ok(CreatedInvites {
-        now,
-        expires_at: now,
-        invites: Vec::new(),
-      });
-    }
     let signer = self.signer.as_ref().map_err(Clone::clone)?;
     let expires_at = signer.expires_at_ms(now);
     let mut ids = IdGenerator::new(now);
@@ -109,7 +187,6 @@ impl InviteModule {
         roles: item.roles,
       });
     }
-    self.with_store(|store| store.insert_invites(&invites))?;
     Ok(CreatedInvites {
       now,
       expires_at,
@@ -117,7 +194,57 @@ impl InviteModule {
     })
   }
 
-  pub fn create_users(&self, batch: Vec<NewUser>) -> Result<Vec<User>> {
+  /// `createInvites`: builds every invite, then stores the batch in one transaction (spec §2).
+  /// Resolves with the response JSON (see `CreatedInvites::response_json`).
+  pub async fn create_invites(
+    self: &Arc<Self>,
+    batch: Vec<NewInvite>,
+    call: CallOptions,
+  ) -> Result<InvitesResponse> {
+    if batch.is_empty() {
+      let now = now_ms();
+      let json = CreatedInvites {
+        now,
+        expires_at: now,
+        invites: Vec::new(),
+      }
+      .response_json();
+      return Ok(InvitesResponse {
+        json,
+        replayed: false,
+      });
+    }
+    let module = Arc::clone(self);
+    let created = off_the_reactor(move || module.prepare_invites(batch)).await?;
+    let response = created.response_json();
+    let replay = match (&call.context.idempotency_key, &call.input_hash) {
+      (Some(key), Some(input_hash)) => Some(Replay {
+        key: key.clone(),
+        input_hash: input_hash.clone(),
+        response: response.clone(),
+        now: created.now,
+        retention_ms: self.idempotency_retention_ms,
+      }),
+      _ => None,
+    };
+    let work = Work::Invites {
+      invites: Arc::new(created.invites),
+      replay,
+    };
+    Ok(match self.execute(work, &call).await? {
+      Outcome::Written => InvitesResponse {
+        json: response,
+        replayed: false,
+      },
+      Outcome::Replayed(json) => InvitesResponse {
+        json,
+        replayed: true,
+      },
+    })
+  }
+
+  /// `createUsers` (Medusa's user fields).
+  pub async fn create_users(&self, batch: Vec<NewUser>, call: CallOptions) -> Result<Vec<User>> {
     let now = now_ms();
     let mut ids = IdGenerator::new(now);
     let users = batch
@@ -139,18 +266,123 @@ impl InviteModule {
         })
       })
       .collect::<Result<Vec<_>>>()?;
-    if !users.is_empty() {
-      self.with_store(|store| store.insert_users(&users))?;
+    if users.is_empty() {
+      return Ok(users);
     }
-    Ok(users)
+    let users = Arc::new(users);
+    self
+      .execute(
+        Work::Users {
+          users: Arc::clone(&users),
+        },
+        &call,
+      )
+      .await?;
+    Ok(Arc::try_unwrap(users).unwrap_or_else(|shared| (*shared).clone()))
   }
 
-  /// Closes the database; later calls fail with `unexpected_state`.
-  pub fn close(&self) {
-    let mut state = self
-      .store
+  /// Runs a call's writes in its own transaction, or inside the caller's (spec §6).
+  async fn execute(&self, work: Work, call: &CallOptions) -> Result<Outcome> {
+    let Some(id) = call.transaction else {
+      return self
+        .store()
+        .await?
+        .run(work, call.context.isolation_level)
+        .await;
+    };
+    let slot = self.transaction_slot(id)?;
+    let mut slot = slot.lock().await;
+    if slot.failed {
+      return Err(Error::unexpected_state(TRANSACTION_FAILED));
+    }
+    let transaction = slot
+      .transaction
+      .as_mut()
+      .ok_or_else(|| Error::unexpected_state(TRANSACTION_ENDED))?;
+    let outcome = transaction.run(work).await;
+    if outcome.is_err() && !call.context.enable_nested_transactions {
+      slot.failed = true;
+    }
+    outcome
+  }
+
+  fn transaction_slot(&self, id: u64) -> Result<Arc<tokio::sync::Mutex<TransactionSlot>>> {
+    let transactions = self
+      .transactions
       .lock()
       .unwrap_or_else(|poisoned| poisoned.into_inner());
-    *state = StoreState::Closed;
+    transactions
+      .get(&id)
+      .cloned()
+      .ok_or_else(|| Error::unexpected_state(TRANSACTION_ENDED))
+  }
+
+  fn take_transaction_slot(&self, id: u64) -> Result<Arc<tokio::sync::Mutex<TransactionSlot>>> {
+    let mut transactions = self
+      .transactions
+      .lock()
+      .unwrap_or_else(|poisoned| poisoned.into_inner());
+    transactions
+      .remove(&id)
+      .ok_or_else(|| Error::unexpected_state(TRANSACTION_ENDED))
+  }
+
+  /// Opens a caller transaction; returns its id.
+  pub async fn begin(&self, isolation: Option<IsolationLevel>) -> Result<u64> {
+    let transaction = self.store().await?.begin(isolation).await?;
+    let id = self.next_transaction.fetch_add(1, Ordering::Relaxed);
+    let slot = TransactionSlot {
+      transaction: Some(transaction),
+      failed: false,
+    };
+    self
+      .transactions
+      .lock()
+      .unwrap_or_else(|poisoned| poisoned.into_inner())
+      .insert(id, Arc::new(tokio::sync::Mutex::new(slot)));
+    Ok(id)
+  }
+
+  /// Commits a caller transaction once its running calls are done. A transaction in which a
+  /// call failed (without `enableNestedTransactions`) is rolled back instead, and says so.
+  pub async fn commit(&self, id: u64) -> Result<()> {
+    let slot = self.take_transaction_slot(id)?;
+    let mut slot = slot.lock().await;
+    let transaction = slot
+      .transaction
+      .take()
+      .ok_or_else(|| Error::unexpected_state(TRANSACTION_ENDED))?;
+    if slot.failed {
+      transaction.rollback().await?;
+      return Err(Error::unexpected_state(TRANSACTION_FAILED));
+    }
+    transaction.commit().await
+  }
+
+  pub async fn rollback(&self, id: u64) -> Result<()> {
+    let slot = self.take_transaction_slot(id)?;
+    let mut slot = slot.lock().await;
+    match slot.transaction.take() {
+      Some(transaction) => transaction.rollback().await,
+      None => Err(Error::unexpected_state(TRANSACTION_ENDED)),
+    }
+  }
+
+  /// Closes the database: open transactions roll back, later calls fail with
+  /// `unexpected_state`.
+  pub async fn close(&self) {
+    let open: Vec<_> = self
+      .transactions
+      .lock()
+      .unwrap_or_else(|poisoned| poisoned.into_inner())
+      .drain()
+      .map(|(_, slot)| slot)
+      .collect();
+    for slot in open {
+      if let Some(transaction) = slot.lock().await.transaction.take() {
+        let _ = transaction.rollback().await;
+      }
+    }
+    *self.store.lock().await = StoreState::Closed;
   }
 }

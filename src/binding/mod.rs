@@ -1,29 +1,77 @@
 //! The napi edge. JS sends each call's input as one JSON text of typed snapshots
-//! (`lib/wire.js`), the work runs on a libuv worker thread, and the result comes back as
-//! one JSON text: `{"ok": …}` or `{"error": {"type", "message", "index"?}}`. One string
-//! each way keeps the boundary cost flat however large the batch.
+//! (`lib/wire.js`); the work runs on tokio (statements and signing on its blocking pool,
+//! never on the JS thread), and the result comes back as one JSON text: `{"ok": …}` or
+//! `{"error": {"type", "message", "index"?}}`. One string each way keeps the boundary cost
+//! flat however large the batch.
 
 pub mod bench;
 mod output;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::future::Future;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::AsyncTask;
-use napi::{Env, Task};
 use napi_derive::napi;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
-use crate::context;
+use crate::context::{self, IsolationLevel, INVALID_ISOLATION_LEVEL};
 use crate::error::{Error, Result};
 use crate::options::ModuleOptions;
-use crate::service::InviteModule;
+use crate::service::{CallOptions, InviteModule};
 use crate::validation;
 
-/// The native half of `UserModuleService`; `index.js` wraps it.
+/// The native half of `UserModuleService`; `lib/service.js` wraps it.
 #[napi]
 pub struct NativeModule {
   module: Arc<InviteModule>,
+}
+
+/// One call as the JS side sends it: `{"context": …, "items": [ … ], "transaction": id?}`.
+#[derive(serde::Deserialize)]
+struct CallInput {
+  #[serde(default)]
+  context: Value,
+  items: Vec<Value>,
+  #[serde(default)]
+  transaction: Option<u64>,
+}
+
+impl CallInput {
+  fn parse(json: &str) -> Result<Self> {
+    serde_json::from_str(json).map_err(|error| {
+      Error::unexpected_state(format!("Malformed input from the JS layer: {error}"))
+    })
+  }
+
+  /// The context's options, plus the input hash when an idempotency key asks for one.
+  fn options(&self, method: &str) -> Result<CallOptions> {
+    let context = context::validate(&self.context)?;
+    let input_hash = context.idempotency_key.as_ref().map(|_| {
+      let mut hasher = Sha256::new();
+      hasher.update(method.as_bytes());
+      hasher.update([0]);
+      hasher.update(Value::Array(self.items.clone()).to_string().as_bytes());
+      hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect::<String>()
+    });
+    Ok(CallOptions {
+      context,
+      transaction: self.transaction,
+      input_hash,
+    })
+  }
+}
+
+/// Runs CPU work (JSON parsing, validation) on the blocking pool.
+async fn parse_off_thread<T: Send + 'static>(
+  work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+  tokio::task::spawn_blocking(work)
+    .await
+    .map_err(|_| Error::unexpected_state("Internal error in medusa-invites; nothing was written"))?
 }
 
 #[napi]
@@ -39,93 +87,99 @@ impl NativeModule {
     })
   }
 
-  /// `createInvites(batch)`: resolves with the envelope JSON.
-  #[napi(ts_return_type = "Promise<string>")]
-  pub fn create_invites(&self, batch_json: String) -> AsyncTask<Call> {
+  /// `createInvites(call)`: resolves with the envelope JSON.
+  #[napi]
+  pub async fn create_invites(&self, call_json: String) -> String {
     let module = Arc::clone(&self.module);
-    AsyncTask::new(Call::new(move || {
-      let call = parse_call(&batch_json)?;
-      context::validate(&call.context)?;
-      let batch = validation::invites(&call.items)?;
-      drop(call);
-      let created = module.create_invites(batch)?;
-      Ok(output::created_invites(&created))
-    }))
+    respond(async move {
+      let (batch, options) = parse_off_thread(move || {
+        let call = CallInput::parse(&call_json)?;
+        let options = call.options("createInvites")?;
+        Ok((validation::invites(&call.items)?, options))
+      })
+      .await?;
+      let response = module.create_invites(batch, options).await?;
+      // The envelope's `ok` is the response; a replay is flagged next to it.
+      Ok(if response.replayed {
+        format!("{},\"replayed\":true", response.json)
+      } else {
+        response.json
+      })
+    })
+    .await
   }
 
-  /// `createUsers(batch)`: resolves with the envelope JSON.
-  #[napi(ts_return_type = "Promise<string>")]
-  pub fn create_users(&self, batch_json: String) -> AsyncTask<Call> {
+  /// `createUsers(call)`: resolves with the envelope JSON.
+  #[napi]
+  pub async fn create_users(&self, call_json: String) -> String {
     let module = Arc::clone(&self.module);
-    AsyncTask::new(Call::new(move || {
-      let call = parse_call(&batch_json)?;
-      context::validate(&call.context)?;
-      let users = module.create_users(validation::users(&call.items)?)?;
+    respond(async move {
+      let call = CallInput::parse(&call_json)?;
+      let options = call.options("createUsers")?;
+      let users = module
+        .create_users(validation::users(&call.items)?, options)
+        .await?;
       Ok(output::users(&users))
-    }))
+    })
+    .await
   }
 
-  /// Closes the database (on a worker thread, since it may checkpoint the WAL).
-  #[napi(ts_return_type = "Promise<string>")]
-  pub fn close(&self) -> AsyncTask<Call> {
+  /// Opens a caller transaction; resolves with `{"ok": id}`.
+  #[napi]
+  pub async fn begin(&self, isolation_level: Option<String>) -> String {
     let module = Arc::clone(&self.module);
-    AsyncTask::new(Call::new(move || {
-      module.close();
+    respond(async move {
+      let isolation = isolation_level
+        .map(|level| {
+          IsolationLevel::parse(&level)
+            .ok_or_else(|| Error::invalid_argument(INVALID_ISOLATION_LEVEL))
+        })
+        .transpose()?;
+      Ok(module.begin(isolation).await?.to_string())
+    })
+    .await
+  }
+
+  #[napi]
+  pub async fn commit(&self, transaction: u32) -> String {
+    let module = Arc::clone(&self.module);
+    respond(async move {
+      module.commit(u64::from(transaction)).await?;
       Ok("null".to_string())
-    }))
+    })
+    .await
+  }
+
+  #[napi]
+  pub async fn rollback(&self, transaction: u32) -> String {
+    let module = Arc::clone(&self.module);
+    respond(async move {
+      module.rollback(u64::from(transaction)).await?;
+      Ok("null".to_string())
+    })
+    .await
+  }
+
+  /// Closes the database; open transactions roll back.
+  #[napi]
+  pub async fn close(&self) -> String {
+    let module = Arc::clone(&self.module);
+    respond(async move {
+      module.close().await;
+      Ok("null".to_string())
+    })
+    .await
   }
 }
 
-/// One call as the JS side sends it: `{"context": …, "items": [ … ]}`.
-#[derive(serde::Deserialize)]
-struct CallInput {
-  #[serde(default)]
-  context: Value,
-  items: Vec<Value>,
-}
-
-fn parse_call(json: &str) -> Result<CallInput> {
-  serde_json::from_str(json)
-    .map_err(|error| Error::unexpected_state(format!("Malformed input from the JS layer: {error}")))
-}
-
-/// One unit of work for the libuv thread pool. Its result is always an envelope, so domain
-/// errors never turn into napi errors, and a panic becomes an `unexpected_state` error
-/// instead of crossing into Node.
-pub struct Call {
-  work: Option<Box<dyn FnOnce() -> Result<String> + Send>>,
-}
-
-impl Call {
-  fn new(work: impl FnOnce() -> Result<String> + Send + 'static) -> Self {
-    Call {
-      work: Some(Box::new(work)),
-    }
-  }
-}
-
-impl Task for Call {
-  type Output = String;
-  type JsValue = String;
-
-  fn compute(&mut self) -> napi::Result<String> {
-    let Some(work) = self.work.take() else {
-      return Ok(envelope(Err(Error::unexpected_state("The call ran twice"))));
-    };
-    let outcome = catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| {
-      Err(Error::unexpected_state(
-        "Internal error in medusa-invites; nothing was written",
-      ))
-    });
-    Ok(envelope(outcome))
-  }
-
-  fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
-    Ok(output)
-  }
-}
-
-fn envelope(outcome: Result<String>) -> String {
+/// Runs a call as its own task, so that a panic becomes an `unexpected_state` error instead
+/// of crossing into Node, and wraps the outcome in the envelope.
+async fn respond(work: impl Future<Output = Result<String>> + Send + 'static) -> String {
+  let outcome = tokio::spawn(work).await.unwrap_or_else(|_| {
+    Err(Error::unexpected_state(
+      "Internal error in medusa-invites; nothing was written",
+    ))
+  });
   match outcome {
     Ok(json) => format!("{{\"ok\":{json}}}"),
     Err(error) => format!("{{\"error\":{}}}", error.to_json()),

@@ -1,49 +1,8 @@
-//! Result JSON for the JS side, which builds the DTOs (spec §1) from it.
+//! Result JSON of the user calls, for the JS side, which builds the DTOs from it.
 
 use serde::Serialize;
 
 use crate::invite::User;
-use crate::service::CreatedInvites;
-
-/// `{now, expiresAt, ids, tokens, times}`. The JS side already holds every other field of
-/// the DTO; `times` lists `[index, created_at, updated_at, deleted_at]` only for the items
-/// whose times the caller set.
-pub fn created_invites(created: &CreatedInvites) -> String {
-  #[derive(Serialize)]
-  #[serde(rename_all = "camelCase")]
-  struct Out<'a> {
-    now: i64,
-    expires_at: i64,
-    ids: Vec<&'a str>,
-    tokens: Vec<&'a str>,
-    times: Vec<(usize, i64, i64, Option<i64>)>,
-  }
-  let invites = &created.invites;
-  let out = Out {
-    now: created.now,
-    expires_at: created.expires_at,
-    ids: invites.iter().map(|invite| invite.id.as_str()).collect(),
-    tokens: invites.iter().map(|invite| invite.token.as_str()).collect(),
-    times: invites
-      .iter()
-      .enumerate()
-      .filter(|(_, invite)| {
-        invite.created_at != created.now
-          || invite.updated_at != created.now
-          || invite.deleted_at.is_some()
-      })
-      .map(|(index, invite)| {
-        (
-          index,
-          invite.created_at,
-          invite.updated_at,
-          invite.deleted_at,
-        )
-      })
-      .collect(),
-  };
-  to_json(&out)
-}
 
 /// Users in Medusa's DTO key order; `metadata` stays JSON text for the JS side to parse.
 pub fn users(users: &[User]) -> String {

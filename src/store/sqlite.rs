@@ -1,16 +1,27 @@
 //! The embedded default store: one SQLite file in WAL mode, durable by default
 //! (`synchronous=FULL`). The `invite` and `user` tables mirror Medusa's columns and indexes
 //! (spec §7), plus `invite.roles`. Times are stored as Unix milliseconds, JSON as text.
+//!
+//! SQLite has one writer at a time, so a module keeps one connection and an async writer
+//! lock: a call or a caller transaction holds it for its duration, and others wait for it
+//! without occupying a thread. Every statement runs on tokio's blocking pool.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, ErrorCode};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+use tokio::sync::OwnedMutexGuard;
 
-use super::{existing_users_message, Store};
+use super::{existing_users_message, Outcome, Replay, Store, Transaction, Work};
+use crate::context::IsolationLevel;
 use crate::error::{Error, Result};
 use crate::invite::{Invite, User};
+
+/// How long a call waits for the writer lock before it gives up.
+const WRITER_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
 const SCHEMA: &str = r#"
 create table if not exists "invite" ("id" text not null, "email" text not null,
@@ -27,6 +38,9 @@ create table if not exists "user" ("id" text not null, "first_name" text null, "
   "created_at" timestamptz not null, "updated_at" timestamptz not null,
   "deleted_at" timestamptz null, constraint "user_pkey" primary key ("id"));
 create unique index if not exists "IDX_user_email_unique" on "user" (email) where deleted_at is null;
+create table if not exists "medusa_invites_idempotency" ("key" text not null, "input_hash" text not null,
+  "response" text not null, "created_at" integer not null, primary key ("key", "input_hash"));
+create index if not exists "IDX_medusa_invites_idempotency_created_at" on "medusa_invites_idempotency" (created_at);
 "#;
 
 /// SQLite's `synchronous` setting. `Full` survives power loss; `Normal` (in WAL mode) may
@@ -65,53 +79,184 @@ pub enum Location {
 }
 
 pub struct SqliteStore {
-  connection: Connection,
+  connection: Arc<Mutex<Connection>>,
+  writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
-  /// Opens (creating the file and its folder on first use) and prepares the schema.
-  pub fn open(location: &Location, synchronous: Synchronous) -> Result<Self> {
-    let connection = match location {
-      Location::Memory => Connection::open_in_memory()?,
-      Location::File(path) => {
-        if let Some(folder) = path
-          .parent()
-          .filter(|folder| !folder.as_os_str().is_empty())
-        {
-          std::fs::create_dir_all(folder).map_err(|error| {
-            Error::database(format!(
-              "SQLite: cannot create the folder {}: {error}",
-              folder.display()
-            ))
-          })?;
-        }
-        Connection::open(path)?
-      }
-    };
-    // Other processes may hold the write lock for a moment; wait rather than fail.
-    connection.busy_timeout(Duration::from_secs(5))?;
-    if *location != Location::Memory {
-      let mode: String = connection.query_row("pragma journal_mode = wal", [], |row| row.get(0))?;
-      if mode != "wal" {
-        return Err(Error::database(format!(
-          "SQLite: cannot switch the database to WAL mode (it is in {mode} mode)"
-        )));
-      }
-    }
-    connection.pragma_update(None, "synchronous", synchronous.pragma())?;
-    connection.execute_batch(SCHEMA)?;
-    Ok(SqliteStore { connection })
+  /// Opens (creating the file and its folder on first use) and prepares the schema, on the
+  /// blocking pool.
+  pub async fn open(location: Location, synchronous: Synchronous) -> Result<Self> {
+    let connection = tokio::task::spawn_blocking(move || open_connection(&location, synchronous))
+      .await
+      .map_err(|_| Error::database("SQLite: opening the database was interrupted"))??;
+    Ok(SqliteStore {
+      connection: Arc::new(Mutex::new(connection)),
+      writer: Arc::new(tokio::sync::Mutex::new(())),
+    })
   }
 
-  /// One durable commit of one small row: the yardstick of the benchmark's single-call target.
-  pub fn commit_one_row(&mut self) -> Result<()> {
-    let transaction = self.connection.transaction()?;
-    transaction.execute_batch(
-      "create table if not exists bench_commit (n integer); insert into bench_commit values (1);",
-    )?;
-    transaction.commit()?;
-    Ok(())
+  async fn writer(&self) -> Result<OwnedMutexGuard<()>> {
+    tokio::time::timeout(WRITER_LOCK_TIMEOUT, Arc::clone(&self.writer).lock_owned())
+      .await
+      .map_err(|_| {
+        Error::database(format!(
+          "SQLite: timed out after {} s waiting for the write lock (is a transaction of this module still open?)",
+          WRITER_LOCK_TIMEOUT.as_secs()
+        ))
+      })
   }
+}
+
+/// Runs `work` with the connection on the blocking pool.
+async fn blocking<T: Send + 'static>(
+  connection: &Arc<Mutex<Connection>>,
+  work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+) -> Result<T> {
+  let connection = Arc::clone(connection);
+  tokio::task::spawn_blocking(move || {
+    // A poisoned lock means a statement panicked half-way; the connection's state is unknown.
+    let connection = connection
+      .lock()
+      .map_err(|_| Error::database("SQLite: the connection is unusable after an internal error"))?;
+    work(&connection)
+  })
+  .await
+  .map_err(|_| Error::database("SQLite: a database task was interrupted"))?
+}
+
+/// Opens the connection and prepares it: WAL, `synchronous`, schema.
+pub fn open_connection(location: &Location, synchronous: Synchronous) -> Result<Connection> {
+  let connection = match location {
+    Location::Memory => Connection::open_in_memory()?,
+    Location::File(path) => {
+      if let Some(folder) = path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+      {
+        std::fs::create_dir_all(folder).map_err(|error| {
+          Error::database(format!(
+            "SQLite: cannot create the folder {}: {error}",
+            folder.display()
+          ))
+        })?;
+      }
+      Connection::open(path)?
+    }
+  };
+  // Other processes may hold the write lock for a moment; wait rather than fail.
+  connection.busy_timeout(Duration::from_secs(5))?;
+  if *location != Location::Memory {
+    let mode: String = connection.query_row("pragma journal_mode = wal", [], |row| row.get(0))?;
+    if mode != "wal" {
+      return Err(Error::database(format!(
+        "SQLite: cannot switch the database to WAL mode (it is in {mode} mode)"
+      )));
+    }
+  }
+  connection.pragma_update(None, "synchronous", synchronous.pragma())?;
+  connection.execute_batch(SCHEMA)?;
+  Ok(connection)
+}
+
+/// One durable commit of one small row: the yardstick of the benchmark's single-call target.
+pub fn commit_one_row(connection: &mut Connection) -> Result<()> {
+  let transaction = connection.transaction()?;
+  transaction.execute_batch(
+    "create table if not exists bench_commit (n integer); insert into bench_commit values (1);",
+  )?;
+  transaction.commit()?;
+  Ok(())
+}
+
+/// SQLite runs every write transaction serializable, whatever level is asked for; a stronger
+/// level than requested is what the SQL standard allows. `IMMEDIATE` takes the write lock up
+/// front, so the user check and the inserts see one state.
+const BEGIN: &str = "begin immediate";
+
+/// Runs `body` between `begin` and `commit`; rolls back when anything fails.
+fn in_transaction<T>(
+  connection: &Connection,
+  body: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+  connection.execute_batch(BEGIN)?;
+  let outcome = body(connection).and_then(|value| {
+    connection.execute_batch("commit")?;
+    Ok(value)
+  });
+  if outcome.is_err() && !connection.is_autocommit() {
+    // The original error is the one worth reporting.
+    let _ = connection.execute_batch("rollback");
+  }
+  outcome
+}
+
+/// Runs `body` in a savepoint of the open transaction; on error only its writes are undone.
+fn in_savepoint<T>(
+  connection: &Connection,
+  body: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+  connection.execute_batch("savepoint medusa_invites_call")?;
+  match body(connection) {
+    Ok(value) => {
+      connection.execute_batch("release medusa_invites_call")?;
+      Ok(value)
+    }
+    Err(error) => {
+      connection.execute_batch("rollback to medusa_invites_call; release medusa_invites_call")?;
+      Err(error)
+    }
+  }
+}
+
+fn perform(connection: &Connection, work: &Work) -> Result<Outcome> {
+  match work {
+    Work::Invites { invites, replay } => {
+      if let Some(replay) = replay {
+        if let Some(response) = find_replay(connection, replay)? {
+          return Ok(Outcome::Replayed(response));
+        }
+      }
+      insert_invites(connection, invites)?;
+      if let Some(replay) = replay {
+        save_replay(connection, replay)?;
+      }
+      Ok(Outcome::Written)
+    }
+    Work::Users { users } => {
+      insert_users(connection, users)?;
+      Ok(Outcome::Written)
+    }
+  }
+}
+
+fn find_replay(connection: &Connection, replay: &Replay) -> Result<Option<String>> {
+  let mut statement = connection.prepare_cached(
+    r#"select response from "medusa_invites_idempotency" where key = ?1 and input_hash = ?2 and created_at > ?3"#,
+  )?;
+  let oldest = replay.now - replay.retention_ms;
+  Ok(
+    statement
+      .query_row(params![replay.key, replay.input_hash, oldest], |row| {
+        row.get(0)
+      })
+      .optional()?,
+  )
+}
+
+/// Saves the response and forgets records past the retention, so keys cannot grow the
+/// database without bound.
+fn save_replay(connection: &Connection, replay: &Replay) -> Result<()> {
+  let oldest = replay.now - replay.retention_ms;
+  connection
+    .prepare_cached(r#"delete from "medusa_invites_idempotency" where created_at <= ?1"#)?
+    .execute([oldest])?;
+  connection
+    .prepare_cached(
+      r#"insert or replace into "medusa_invites_idempotency" (key, input_hash, response, created_at) values (?1, ?2, ?3, ?4)"#,
+    )?
+    .execute(params![replay.key, replay.input_hash, replay.response, replay.now])?;
+  Ok(())
 }
 
 /// Emails of `emails` that live users hold, in input order, each once.
@@ -165,85 +310,146 @@ fn roles_json(roles: &Option<Vec<String>>) -> Option<String> {
     .map(|roles| serde_json::Value::from(roles.clone()).to_string())
 }
 
+fn insert_invites(connection: &Connection, invites: &[Invite]) -> Result<()> {
+  let emails: Vec<&str> = invites.iter().map(|invite| invite.email.as_str()).collect();
+  let taken = live_user_emails(connection, &emails)?;
+  if !taken.is_empty() {
+    return Err(Error::invalid_data(existing_users_message(&taken)));
+  }
+  let mut insert = connection.prepare_cached(
+    r#"insert into "invite" (id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at, roles)
+       values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"#,
+  )?;
+  for (index, invite) in invites.iter().enumerate() {
+    let inserted = insert.execute(params![
+      invite.id,
+      invite.email,
+      invite.accepted,
+      invite.token,
+      invite.expires_at,
+      invite.metadata,
+      invite.created_at,
+      invite.updated_at,
+      invite.deleted_at,
+      roles_json(&invite.roles),
+    ]);
+    if let Err(error) = inserted {
+      return Err(match conflict_of(&error) {
+        Some(conflict) => duplicate("Invite", conflict, &invite.id, &invite.email).at(index),
+        None => Error::from(error),
+      });
+    }
+  }
+  Ok(())
+}
+
+fn insert_users(connection: &Connection, users: &[User]) -> Result<()> {
+  let mut insert = connection.prepare_cached(
+    r#"insert into "user" (id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at, deleted_at)
+       values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"#,
+  )?;
+  for (index, user) in users.iter().enumerate() {
+    let inserted = insert.execute(params![
+      user.id,
+      user.first_name,
+      user.last_name,
+      user.email,
+      user.avatar_url,
+      user.metadata,
+      user.created_at,
+      user.updated_at,
+      user.deleted_at,
+    ]);
+    if let Err(error) = inserted {
+      return Err(match conflict_of(&error) {
+        Some(conflict) => duplicate("User", conflict, &user.id, &user.email).at(index),
+        None => Error::from(error),
+      });
+    }
+  }
+  Ok(())
+}
+
+#[async_trait]
 impl Store for SqliteStore {
-  fn insert_invites(&mut self, invites: &[Invite]) -> Result<()> {
-    // IMMEDIATE takes the write lock up front, so the user check and the inserts see one state.
-    let transaction = self
-      .connection
-      .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let emails: Vec<&str> = invites.iter().map(|invite| invite.email.as_str()).collect();
-    let taken = live_user_emails(&transaction, &emails)?;
-    if !taken.is_empty() {
-      return Err(Error::invalid_data(existing_users_message(&taken)));
-    }
-    {
-      let mut insert = transaction.prepare_cached(
-        r#"insert into "invite" (id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at, roles)
-           values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"#,
-      )?;
-      for (index, invite) in invites.iter().enumerate() {
-        let inserted = insert.execute(params![
-          invite.id,
-          invite.email,
-          invite.accepted,
-          invite.token,
-          invite.expires_at,
-          invite.metadata,
-          invite.created_at,
-          invite.updated_at,
-          invite.deleted_at,
-          roles_json(&invite.roles),
-        ]);
-        if let Err(error) = inserted {
-          return Err(match conflict_of(&error) {
-            Some(conflict) => duplicate("Invite", conflict, &invite.id, &invite.email).at(index),
-            None => Error::from(error),
-          });
-        }
-      }
-    }
-    transaction.commit()?;
-    Ok(())
+  async fn run(&self, work: Work, _isolation: Option<IsolationLevel>) -> Result<Outcome> {
+    let _writer = self.writer().await?;
+    blocking(&self.connection, move |connection| {
+      in_transaction(connection, |connection| perform(connection, &work))
+    })
+    .await
   }
 
-  fn insert_users(&mut self, users: &[User]) -> Result<()> {
-    let transaction = self
-      .connection
-      .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    {
-      let mut insert = transaction.prepare_cached(
-        r#"insert into "user" (id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at, deleted_at)
-           values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"#,
-      )?;
-      for (index, user) in users.iter().enumerate() {
-        let inserted = insert.execute(params![
-          user.id,
-          user.first_name,
-          user.last_name,
-          user.email,
-          user.avatar_url,
-          user.metadata,
-          user.created_at,
-          user.updated_at,
-          user.deleted_at,
-        ]);
-        if let Err(error) = inserted {
-          return Err(match conflict_of(&error) {
-            Some(conflict) => duplicate("User", conflict, &user.id, &user.email).at(index),
-            None => Error::from(error),
-          });
+  async fn begin(&self, _isolation: Option<IsolationLevel>) -> Result<Box<dyn Transaction>> {
+    let writer = self.writer().await?;
+    blocking(&self.connection, |connection| {
+      Ok(connection.execute_batch(BEGIN)?)
+    })
+    .await?;
+    Ok(Box::new(SqliteTransaction {
+      connection: Arc::clone(&self.connection),
+      open: true,
+      _writer: writer,
+    }))
+  }
+}
+
+/// A caller transaction: holds the writer lock from `begin` to `commit`/`rollback`.
+struct SqliteTransaction {
+  connection: Arc<Mutex<Connection>>,
+  open: bool,
+  // Released after `Drop::drop` has rolled back an abandoned transaction.
+  _writer: OwnedMutexGuard<()>,
+}
+
+impl SqliteTransaction {
+  async fn finish(mut self: Box<Self>, sql: &'static str) -> Result<()> {
+    self.open = false;
+    blocking(&self.connection, move |connection| {
+      let finished = connection.execute_batch(sql);
+      if finished.is_err() && !connection.is_autocommit() {
+        let _ = connection.execute_batch("rollback");
+      }
+      Ok(finished?)
+    })
+    .await
+  }
+}
+
+#[async_trait]
+impl Transaction for SqliteTransaction {
+  async fn run(&mut self, work: Work) -> Result<Outcome> {
+    blocking(&self.connection, move |connection| {
+      in_savepoint(connection, |connection| perform(connection, &work))
+    })
+    .await
+  }
+
+  async fn commit(self: Box<Self>) -> Result<()> {
+    self.finish("commit").await
+  }
+
+  async fn rollback(self: Box<Self>) -> Result<()> {
+    self.finish("rollback").await
+  }
+}
+
+impl Drop for SqliteTransaction {
+  /// A transaction dropped while open (its module closed) is rolled back.
+  fn drop(&mut self) {
+    if self.open {
+      if let Ok(connection) = self.connection.lock() {
+        if !connection.is_autocommit() {
+          let _ = connection.execute_batch("rollback");
         }
       }
     }
-    transaction.commit()?;
-    Ok(())
   }
 }
 
 #[cfg(test)]
 mod tests {
   use super::*;
-  use rusqlite::OptionalExtension;
 
   fn invite(id: &str, email: &str) -> Invite {
     Invite {
@@ -260,44 +466,44 @@ mod tests {
     }
   }
 
-  fn count(store: &SqliteStore) -> i64 {
-    store
-      .connection
+  fn write(connection: &Connection, invites: &[Invite]) -> Result<()> {
+    in_transaction(connection, |connection| insert_invites(connection, invites))
+  }
+
+  fn count(connection: &Connection) -> i64 {
+    connection
       .query_row(r#"select count(*) from "invite""#, [], |row| row.get(0))
       .unwrap()
   }
 
   #[test]
   fn duplicates_roll_back_the_whole_batch_with_medusa_messages() {
-    let mut store = SqliteStore::open(&Location::Memory, Synchronous::Full).unwrap();
-    store.insert_invites(&[invite("a", "a@x.y")]).unwrap();
-    let error = store
-      .insert_invites(&[invite("b", "b@x.y"), invite("c", "a@x.y")])
-      .unwrap_err();
+    let connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
+    write(&connection, &[invite("a", "a@x.y")]).unwrap();
+    let error = write(&connection, &[invite("b", "b@x.y"), invite("c", "a@x.y")]).unwrap_err();
     assert_eq!(error.message, "Invite with email: a@x.y, already exists.");
     assert_eq!(error.index, Some(1));
-    let error = store.insert_invites(&[invite("a", "z@x.y")]).unwrap_err();
+    let error = write(&connection, &[invite("a", "z@x.y")]).unwrap_err();
     assert_eq!(error.message, "Invite with id: a, already exists.");
-    assert_eq!(count(&store), 1);
+    assert_eq!(count(&connection), 1);
   }
 
   #[test]
   fn soft_deleted_invites_free_the_email_but_not_the_id() {
-    let mut store = SqliteStore::open(&Location::Memory, Synchronous::Full).unwrap();
+    let connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
     let mut deleted = invite("a", "a@x.y");
     deleted.deleted_at = Some(5);
-    store.insert_invites(&[deleted]).unwrap();
-    store.insert_invites(&[invite("b", "a@x.y")]).unwrap();
-    let error = store.insert_invites(&[invite("a", "q@x.y")]).unwrap_err();
+    write(&connection, &[deleted]).unwrap();
+    write(&connection, &[invite("b", "a@x.y")]).unwrap();
+    let error = write(&connection, &[invite("a", "q@x.y")]).unwrap_err();
     assert_eq!(error.message, "Invite with id: a, already exists.");
   }
 
   #[test]
   fn roles_are_stored_as_json() {
-    let mut store = SqliteStore::open(&Location::Memory, Synchronous::Full).unwrap();
-    store.insert_invites(&[invite("a", "a@x.y")]).unwrap();
-    let roles: Option<String> = store
-      .connection
+    let connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
+    write(&connection, &[invite("a", "a@x.y")]).unwrap();
+    let roles: Option<String> = connection
       .query_row(r#"select roles from "invite""#, [], |row| row.get(0))
       .optional()
       .unwrap()
@@ -309,9 +515,8 @@ mod tests {
   fn files_are_wal_and_durable_by_default() {
     let dir = std::env::temp_dir().join(format!("medusa-invites-unit-{}", std::process::id()));
     let path = dir.join("sync.sqlite");
-    let pragma = |store: &SqliteStore, name: &str| -> String {
-      store
-        .connection
+    let pragma = |connection: &Connection, name: &str| -> String {
+      connection
         .query_row(&format!("pragma {name}"), [], |row| {
           row.get::<_, rusqlite::types::Value>(0)
         })
@@ -322,12 +527,60 @@ mod tests {
         })
         .unwrap()
     };
-    let full = SqliteStore::open(&Location::File(path.clone()), Synchronous::Full).unwrap();
+    let full = open_connection(&Location::File(path.clone()), Synchronous::Full).unwrap();
     assert_eq!(pragma(&full, "journal_mode"), "wal");
     assert_eq!(pragma(&full, "synchronous"), "2");
-    let normal = SqliteStore::open(&Location::File(path), Synchronous::Normal).unwrap();
+    let normal = open_connection(&Location::File(path), Synchronous::Normal).unwrap();
     assert_eq!(pragma(&normal, "synchronous"), "1");
     drop((full, normal));
     std::fs::remove_dir_all(dir).unwrap();
+  }
+
+  #[test]
+  fn a_failed_call_in_a_savepoint_leaves_the_transaction_usable() {
+    let connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
+    connection.execute_batch(BEGIN).unwrap();
+    in_savepoint(&connection, |c| insert_invites(c, &[invite("a", "a@x.y")])).unwrap();
+    let failed = in_savepoint(&connection, |c| {
+      insert_invites(c, &[invite("b", "b@x.y"), invite("c", "a@x.y")])
+    });
+    assert!(failed.is_err());
+    connection.execute_batch("commit").unwrap();
+    assert_eq!(count(&connection), 1);
+  }
+
+  #[test]
+  fn replays_are_found_by_key_and_input_within_the_retention() {
+    let connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
+    let replay = |key: &str, hash: &str, now: i64| Replay {
+      key: key.into(),
+      input_hash: hash.into(),
+      response: format!("{key}/{hash}@{now}"),
+      now,
+      retention_ms: 1000,
+    };
+    save_replay(&connection, &replay("k", "h1", 10_000)).unwrap();
+    assert_eq!(
+      find_replay(&connection, &replay("k", "h1", 10_500)).unwrap(),
+      Some("k/h1@10000".to_string())
+    );
+    assert_eq!(
+      find_replay(&connection, &replay("k", "h2", 10_500)).unwrap(),
+      None
+    );
+    assert_eq!(
+      find_replay(&connection, &replay("k", "h1", 11_000)).unwrap(),
+      None
+    );
+    // Saving a new record prunes the expired ones.
+    save_replay(&connection, &replay("other", "h", 20_000)).unwrap();
+    let stored: i64 = connection
+      .query_row(
+        r#"select count(*) from "medusa_invites_idempotency""#,
+        [],
+        |row| row.get(0),
+      )
+      .unwrap();
+    assert_eq!(stored, 1);
   }
 }

@@ -1,0 +1,101 @@
+"use strict";
+// Transactions issued by a module (spec §6, issue "sharedContext for real"): pass the handle
+// as `sharedContext.transactionManager` and several calls commit or roll back together.
+// Events of the calls are held here and delivered after commit, in call order; a rollback
+// drops them (spec §5.2).
+const { MedusaError, fromNative } = require("./medusa-error");
+
+/** Handle → its state; only the module that issued a handle finds it here. */
+const internals = new WeakMap();
+
+class InviteTransaction {
+  constructor(native, id, issuer) {
+    internals.set(this, { native, id, issuer, state: "open", pending: [] });
+    Object.freeze(this);
+  }
+
+  /** `"open"`, `"committed"` or `"rolled back"`. */
+  get state() {
+    return internals.get(this).state;
+  }
+
+  /**
+   * Commits every call made with this handle, then delivers their events in call order.
+   * If a call inside failed without `enableNestedTransactions`, nothing is committed and
+   * this rejects with `unexpected_state`.
+   */
+  async commit() {
+    const self = internals.get(this);
+    ensureOpen(self);
+    self.state = "committing";
+    const reply = JSON.parse(await self.native.commit(self.id));
+    const pending = self.pending;
+    self.pending = [];
+    if (reply.error) {
+      self.state = "rolled back";
+      throw fromNative(reply.error);
+    }
+    self.state = "committed";
+    let firstFailure;
+    for (const call of pending) {
+      if (!call.deliver) continue;
+      try {
+        await call.deliver();
+      } catch (error) {
+        firstFailure ??= { error };
+      }
+    }
+    if (firstFailure) throw firstFailure.error;
+  }
+
+  /** Undoes every call made with this handle; their events are dropped. */
+  async rollback() {
+    const self = internals.get(this);
+    ensureOpen(self);
+    self.state = "rolling back";
+    self.pending = [];
+    const reply = JSON.parse(await self.native.rollback(self.id));
+    self.state = "rolled back";
+    if (reply.error) throw fromNative(reply.error);
+  }
+}
+
+function ensureOpen(self) {
+  if (self.state === "open") return;
+  const what = self.state === "committed" || self.state === "committing" ? "committed" : "rolled back";
+  throw new MedusaError(MedusaError.Types.UNEXPECTED_STATE, `The transaction has already been ${what}`);
+}
+
+/**
+ * The issued transaction a call runs in, from `sharedContext.transactionManager`:
+ * `undefined` for none; throws `invalid_argument` for a value this module did not issue and
+ * `unexpected_state` for a handle that has ended.
+ */
+function joinTransaction(transactionManager, issuer) {
+  if (transactionManager === undefined) return undefined;
+  const self = internals.get(transactionManager);
+  if (!self || self.issuer !== issuer) {
+    throw new MedusaError(
+      MedusaError.Types.INVALID_ARGUMENT,
+      "sharedContext.transactionManager was not issued by this medusa-invites module; use service.transaction() or service.begin()",
+    );
+  }
+  ensureOpen(self);
+  return self;
+}
+
+/** Keeps a call's place in the commit-time delivery order; `done(deliver)` fills it in. */
+function reserveDelivery(self) {
+  const call = { deliver: undefined };
+  self.pending.push(call);
+  return {
+    done(deliver) {
+      call.deliver = deliver;
+    },
+    failed() {
+      self.pending = self.pending.filter((other) => other !== call);
+    },
+  };
+}
+
+module.exports = { InviteTransaction, joinTransaction, reserveDelivery };
