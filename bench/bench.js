@@ -11,7 +11,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { UserModuleService } = require("..");
-const { loadNative } = require("../lib/service");
+const { loadNative } = require("../lib/native");
 
 const native = loadNative();
 const SECRET = "bench-secret";
@@ -24,7 +24,8 @@ const emails = (n, prefix) => Array.from({ length: n }, (_, i) => ({ email: `${p
 /** ns for one createInvites call of `n` invites through the JS API on a fresh database. */
 async function timeApi(n, round) {
   const service = new UserModuleService({ jwt_secret: SECRET, database: `sqlite:${freshDatabase()}` });
-  await service.createInvites([]); // opens the database outside the timing
+  // The first write opens the database; keep it out of the timing, as the floor does.
+  await service.createInvites({ email: "open@example.com" });
   const data = emails(n, `api${round}-`);
   const started = process.hrtime.bigint();
   await service.createInvites(data);
@@ -61,7 +62,7 @@ async function singleCalls() {
   const file = freshDatabase();
   const service = new UserModuleService({ jwt_secret: SECRET, database: `sqlite:${file}` });
   const commitFile = freshDatabase();
-  await service.createInvites([]);
+  await service.createInvites({ email: "open@example.com" });
   const api = [];
   const commit = [];
   // 6 alternating rounds of 50 single calls and 50 single-row commits.

@@ -5,23 +5,13 @@ const { MedusaError, fromNative, fromNativeThrow } = require("./medusa-error");
 const { encodeInvite, encodeUser, encodeContext } = require("./wire");
 const { inviteCreatedMessages, deliver } = require("./events");
 const { InviteTransaction, joinTransaction, reserveDelivery } = require("./transaction");
+const { NativeChannel, loadNative } = require("./native");
 
 /** Options the native side reads; the rest (eventBus) stays in JS. */
 const NATIVE_OPTIONS = [
   "jwt_secret", "jwt_public_key", "jwt_options", "jwt_verify_options", "valid_duration",
   "database", "sqliteSynchronous", "idempotencyRetentionSeconds",
 ];
-
-function loadNative() {
-  try {
-    return require("../medusa-invites.node");
-  } catch (error) {
-    throw new MedusaError(
-      MedusaError.Types.UNEXPECTED_STATE,
-      `medusa-invites: the native addon is not built (${error.code ?? error.message}); run \`npm install\` or \`npm run build\``,
-    );
-  }
-}
 
 function invalidArgument(message) {
   return new MedusaError(MedusaError.Types.INVALID_ARGUMENT, message);
@@ -126,11 +116,10 @@ class UserModuleService {
       throw invalidArgument("The eventBus option must be an object with an emit(messages, options) method");
     }
     this.#eventBus = eventBus ?? undefined;
-    const { NativeModule } = loadNative();
     try {
-      this.#native = new NativeModule(json);
+      this.#native = new NativeChannel(json);
     } catch (thrown) {
-      throw fromNativeThrow(thrown);
+      throw MedusaError.isMedusaError(thrown) ? thrown : fromNativeThrow(thrown);
     }
   }
 
@@ -145,7 +134,7 @@ class UserModuleService {
     const delivery = transaction && reserveDelivery(transaction);
     let created;
     try {
-      created = await callNative((json) => this.#native.createInvites(json), items, context, transaction, single);
+      created = await callNative((json) => this.#native.call("createInvites", json), items, context, transaction, single);
     } catch (error) {
       delivery?.failed();
       throw error;
@@ -167,7 +156,7 @@ class UserModuleService {
     const { single, items } = encodeBatch(data, encodeUser, "createUsers");
     const context = snapshot("sharedContext", () => encodeContext(sharedContext));
     const transaction = joinTransaction(context.transactionManager, this);
-    const users = await callNative((json) => this.#native.createUsers(json), items, context, transaction, single);
+    const users = await callNative((json) => this.#native.call("createUsers", json), items, context, transaction, single);
     const dtos = users.map(userDto);
     return single ? dtos[0] : dtos;
   }
@@ -182,7 +171,7 @@ class UserModuleService {
     if (isolationLevel !== undefined && typeof isolationLevel !== "string") {
       throw invalidArgument("isolationLevel must be a string");
     }
-    const id = unwrap(await this.#native.begin(isolationLevel));
+    const id = unwrap(await this.#native.call("begin", isolationLevel));
     return new InviteTransaction(this.#native, id, this);
   }
 
@@ -206,7 +195,7 @@ class UserModuleService {
 
   /** Closes the database; open transactions roll back. Calls made afterwards reject with `unexpected_state`. */
   async close() {
-    await this.#native.close();
+    unwrap(await this.#native.call("close"));
   }
 }
 

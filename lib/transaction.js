@@ -28,7 +28,7 @@ class InviteTransaction {
     const self = internals.get(this);
     ensureOpen(self);
     self.state = "committing";
-    const reply = JSON.parse(await self.native.commit(self.id));
+    const reply = JSON.parse(await self.native.call("commit", self.id));
     const pending = self.pending;
     self.pending = [];
     if (reply.error) {
@@ -54,7 +54,7 @@ class InviteTransaction {
     ensureOpen(self);
     self.state = "rolling back";
     self.pending = [];
-    const reply = JSON.parse(await self.native.rollback(self.id));
+    const reply = JSON.parse(await self.native.call("rollback", self.id));
     self.state = "rolled back";
     if (reply.error) throw fromNative(reply.error);
   }

@@ -1,15 +1,22 @@
 //! The napi edge. JS sends each call's input as one JSON text of typed snapshots
-//! (`lib/wire.js`); the work runs on tokio (statements and signing on its blocking pool,
-//! never on the JS thread), and the result comes back as one JSON text: `{"ok": …}` or
+//! (`lib/wire.js`) with a call id; the work runs on tokio (statements and large signing
+//! jobs off its reactor, never on the JS thread), and the result comes back through the
+//! module's one completion callback as `(call id, JSON text)`: `{"ok": …}` or
 //! `{"error": {"type", "message", "index"?}}`. One string each way keeps the boundary cost
-//! flat however large the batch.
+//! flat however large the batch, and one long-lived threadsafe function per module avoids
+//! creating one per call (which costs more than a small call's work).
 
 pub mod bench;
 mod output;
 
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
+use napi::bindgen_prelude::{FnArgs, Function};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -17,13 +24,19 @@ use sha2::{Digest, Sha256};
 use crate::context::{self, IsolationLevel, INVALID_ISOLATION_LEVEL};
 use crate::error::{Error, Result};
 use crate::options::ModuleOptions;
-use crate::service::{CallOptions, InviteModule};
+use crate::service::{cpu_work, CallOptions, InviteModule};
 use crate::validation;
+
+/// `(call id, envelope JSON)`, called on the JS thread. Weak: it never keeps the process
+/// alive by itself (the JS side holds a timer while calls are pending).
+type Completion =
+  ThreadsafeFunction<FnArgs<(u32, String)>, (), FnArgs<(u32, String)>, napi::Status, false, true>;
 
 /// The native half of `UserModuleService`; `lib/service.js` wraps it.
 #[napi]
 pub struct NativeModule {
   module: Arc<InviteModule>,
+  completion: Arc<Completion>,
 }
 
 /// One call as the JS side sends it: `{"context": …, "items": [ … ], "transaction": id?}`.
@@ -65,34 +78,50 @@ impl CallInput {
   }
 }
 
-/// Runs CPU work (JSON parsing, validation) on the blocking pool.
-async fn parse_off_thread<T: Send + 'static>(
-  work: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-  tokio::task::spawn_blocking(work)
-    .await
-    .map_err(|_| Error::unexpected_state("Internal error in medusa-invites; nothing was written"))?
-}
+/// Inputs up to this many bytes are parsed in place rather than on the blocking pool.
+const SMALL_INPUT: usize = 16 * 1024;
 
 #[napi]
 impl NativeModule {
   /// Parses the options. A missing `jwt_secret` throws here, as Medusa's constructor does;
   /// the thrown message is the error JSON.
   #[napi(constructor)]
-  pub fn new(options_json: String) -> napi::Result<Self> {
+  pub fn new(
+    options_json: String,
+    on_complete: Function<FnArgs<(u32, String)>, ()>,
+  ) -> napi::Result<Self> {
     let options = ModuleOptions::from_json(&options_json)
       .map_err(|error| napi::Error::from_reason(error.to_json()))?;
+    let completion = on_complete
+      .build_threadsafe_function()
+      .callee_handled::<false>()
+      .weak::<true>()
+      .build()?;
     Ok(NativeModule {
       module: Arc::new(InviteModule::new(options)),
+      completion: Arc::new(completion),
     })
   }
 
-  /// `createInvites(call)`: resolves with the envelope JSON.
+  /// Runs `work` on the runtime and reports its envelope to the completion callback.
+  fn submit(&self, call_id: u32, work: impl Future<Output = Result<String>> + Send + 'static) {
+    let completion = Arc::clone(&self.completion);
+    napi::bindgen_prelude::spawn(async move {
+      let envelope = respond(work).await;
+      completion.call(
+        FnArgs::from((call_id, envelope)),
+        ThreadsafeFunctionCallMode::NonBlocking,
+      );
+    });
+  }
+
+  /// `createInvites(call)`.
   #[napi]
-  pub async fn create_invites(&self, call_json: String) -> String {
+  pub fn create_invites(&self, call_id: u32, call_json: String) {
     let module = Arc::clone(&self.module);
-    respond(async move {
-      let (batch, options) = parse_off_thread(move || {
+    self.submit(call_id, async move {
+      let small = call_json.len() <= SMALL_INPUT;
+      let (batch, options) = cpu_work(small, move || {
         let call = CallInput::parse(&call_json)?;
         let options = call.options("createInvites")?;
         Ok((validation::invites(&call.items)?, options))
@@ -105,30 +134,28 @@ impl NativeModule {
       } else {
         response.json
       })
-    })
-    .await
+    });
   }
 
-  /// `createUsers(call)`: resolves with the envelope JSON.
+  /// `createUsers(call)`.
   #[napi]
-  pub async fn create_users(&self, call_json: String) -> String {
+  pub fn create_users(&self, call_id: u32, call_json: String) {
     let module = Arc::clone(&self.module);
-    respond(async move {
+    self.submit(call_id, async move {
       let call = CallInput::parse(&call_json)?;
       let options = call.options("createUsers")?;
       let users = module
         .create_users(validation::users(&call.items)?, options)
         .await?;
       Ok(output::users(&users))
-    })
-    .await
+    });
   }
 
-  /// Opens a caller transaction; resolves with `{"ok": id}`.
+  /// Opens a caller transaction; completes with `{"ok": id}`.
   #[napi]
-  pub async fn begin(&self, isolation_level: Option<String>) -> String {
+  pub fn begin(&self, call_id: u32, isolation_level: Option<String>) {
     let module = Arc::clone(&self.module);
-    respond(async move {
+    self.submit(call_id, async move {
       let isolation = isolation_level
         .map(|level| {
           IsolationLevel::parse(&level)
@@ -136,46 +163,42 @@ impl NativeModule {
         })
         .transpose()?;
       Ok(module.begin(isolation).await?.to_string())
-    })
-    .await
+    });
   }
 
   #[napi]
-  pub async fn commit(&self, transaction: u32) -> String {
+  pub fn commit(&self, call_id: u32, transaction: u32) {
     let module = Arc::clone(&self.module);
-    respond(async move {
+    self.submit(call_id, async move {
       module.commit(u64::from(transaction)).await?;
       Ok("null".to_string())
-    })
-    .await
+    });
   }
 
   #[napi]
-  pub async fn rollback(&self, transaction: u32) -> String {
+  pub fn rollback(&self, call_id: u32, transaction: u32) {
     let module = Arc::clone(&self.module);
-    respond(async move {
+    self.submit(call_id, async move {
       module.rollback(u64::from(transaction)).await?;
       Ok("null".to_string())
-    })
-    .await
+    });
   }
 
   /// Closes the database; open transactions roll back.
   #[napi]
-  pub async fn close(&self) -> String {
+  pub fn close(&self, call_id: u32) {
     let module = Arc::clone(&self.module);
-    respond(async move {
+    self.submit(call_id, async move {
       module.close().await;
       Ok("null".to_string())
-    })
-    .await
+    });
   }
 }
 
-/// Runs a call as its own task, so that a panic becomes an `unexpected_state` error instead
-/// of crossing into Node, and wraps the outcome in the envelope.
+/// Runs a call so that a panic becomes an `unexpected_state` error instead of crossing into
+/// Node, and wraps the outcome in the envelope.
 async fn respond(work: impl Future<Output = Result<String>> + Send + 'static) -> String {
-  let outcome = tokio::spawn(work).await.unwrap_or_else(|_| {
+  let outcome = CatchUnwind(Box::pin(work)).await.unwrap_or_else(|_| {
     Err(Error::unexpected_state(
       "Internal error in medusa-invites; nothing was written",
     ))
@@ -183,5 +206,22 @@ async fn respond(work: impl Future<Output = Result<String>> + Send + 'static) ->
   match outcome {
     Ok(json) => format!("{{\"ok\":{json}}}"),
     Err(error) => format!("{{\"error\":{}}}", error.to_json()),
+  }
+}
+
+/// A future that turns a panic while polling `0` into `Err`. (A separate task would do the
+/// same at the price of a thread hop per call.)
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+  type Output = std::thread::Result<F::Output>;
+
+  fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+    let inner = self.0.as_mut();
+    match catch_unwind(AssertUnwindSafe(|| inner.poll(context))) {
+      Ok(Poll::Pending) => Poll::Pending,
+      Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+      Err(panic) => Poll::Ready(Err(panic)),
+    }
   }
 }

@@ -108,21 +108,42 @@ impl SqliteStore {
   }
 }
 
-/// Runs `work` with the connection on the blocking pool.
+/// Runs `work` with the connection. Small work (up to `SMALL_WORK` rows) runs in place on the
+/// runtime worker handling the call: a thread hop costs more than such a statement batch on
+/// a small machine, and the writer lock lets at most one blocking section per database run at
+/// a time. Larger work goes to the blocking pool so it never stalls the runtime. Never on the
+/// JS thread either way.
 async fn blocking<T: Send + 'static>(
   connection: &Arc<Mutex<Connection>>,
+  rows: usize,
   work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
 ) -> Result<T> {
   let connection = Arc::clone(connection);
-  tokio::task::spawn_blocking(move || {
+  let run = move || {
     // A poisoned lock means a statement panicked half-way; the connection's state is unknown.
     let connection = connection
       .lock()
       .map_err(|_| Error::database("SQLite: the connection is unusable after an internal error"))?;
     work(&connection)
-  })
-  .await
-  .map_err(|_| Error::database("SQLite: a database task was interrupted"))?
+  };
+  if rows <= SMALL_WORK {
+    return run();
+  }
+  tokio::task::spawn_blocking(run)
+    .await
+    .map_err(|_| Error::database("SQLite: a database task was interrupted"))?
+}
+
+/// Row count up to which statements run in place (see `blocking`).
+const SMALL_WORK: usize = 64;
+
+impl Work {
+  fn rows(&self) -> usize {
+    match self {
+      Work::Invites { invites, .. } => invites.len(),
+      Work::Users { users } => users.len(),
+    }
+  }
 }
 
 /// Opens the connection and prepares it: WAL, `synchronous`, schema.
@@ -374,7 +395,7 @@ fn insert_users(connection: &Connection, users: &[User]) -> Result<()> {
 impl Store for SqliteStore {
   async fn run(&self, work: Work, _isolation: Option<IsolationLevel>) -> Result<Outcome> {
     let _writer = self.writer().await?;
-    blocking(&self.connection, move |connection| {
+    blocking(&self.connection, work.rows(), move |connection| {
       in_transaction(connection, |connection| perform(connection, &work))
     })
     .await
@@ -382,7 +403,7 @@ impl Store for SqliteStore {
 
   async fn begin(&self, _isolation: Option<IsolationLevel>) -> Result<Box<dyn Transaction>> {
     let writer = self.writer().await?;
-    blocking(&self.connection, |connection| {
+    blocking(&self.connection, 0, |connection: &Connection| {
       Ok(connection.execute_batch(BEGIN)?)
     })
     .await?;
@@ -405,7 +426,7 @@ struct SqliteTransaction {
 impl SqliteTransaction {
   async fn finish(mut self: Box<Self>, sql: &'static str) -> Result<()> {
     self.open = false;
-    blocking(&self.connection, move |connection| {
+    blocking(&self.connection, 0, move |connection| {
       let finished = connection.execute_batch(sql);
       if finished.is_err() && !connection.is_autocommit() {
         let _ = connection.execute_batch("rollback");
@@ -419,7 +440,7 @@ impl SqliteTransaction {
 #[async_trait]
 impl Transaction for SqliteTransaction {
   async fn run(&mut self, work: Work) -> Result<Outcome> {
-    blocking(&self.connection, move |connection| {
+    blocking(&self.connection, work.rows(), move |connection| {
       in_savepoint(connection, |connection| perform(connection, &work))
     })
     .await
