@@ -19,6 +19,7 @@ export interface MessageAggregatorLike {
 /** Medusa's `Context`: every field is accepted and type-checked (spec §6). */
 export interface Context<TManager = unknown> {
   __type?: "MedusaContext"
+  /** A transaction issued by this module (`service.begin()` / `service.transaction()`). */
   transactionManager?: TManager
   manager?: TManager
   /** `READ UNCOMMITTED`, `READ COMMITTED`, `REPEATABLE READ` or `SERIALIZABLE`, any case. */
@@ -125,8 +126,29 @@ export interface UserModuleOptions {
   database?: string
   /** SQLite durability: `FULL` (default, survives power loss), `NORMAL` or `OFF`. */
   sqliteSynchronous?: "FULL" | "NORMAL" | "OFF" | "full" | "normal" | "off"
+  /** How long an `idempotencyKey` replays its call, in seconds (default 86400); older records are deleted. */
+  idempotencyRetentionSeconds?: number
   /** Receives `emit(messages, { internal: true })` once per call, after commit. */
   eventBus?: EventBusLike
+}
+
+export type IsolationLevel =
+  | "READ UNCOMMITTED" | "READ COMMITTED" | "REPEATABLE READ" | "SERIALIZABLE"
+  | "read uncommitted" | "read committed" | "repeatable read" | "serializable"
+
+export interface TransactionOptions {
+  /** Any case. SQLite runs every transaction serializable. */
+  isolationLevel?: IsolationLevel | (string & {})
+}
+
+/** A transaction issued by a module: pass it as `sharedContext.transactionManager`. */
+export declare class InviteTransaction {
+  private constructor()
+  readonly state: "open" | "committing" | "committed" | "rolling back" | "rolled back"
+  /** Commits every call made with it, then delivers their events in call order. */
+  commit(): Promise<void>
+  /** Undoes every call made with it; their events are dropped. */
+  rollback(): Promise<void>
 }
 
 export declare class UserModuleService {
@@ -135,6 +157,10 @@ export declare class UserModuleService {
   createInvites(data: CreateInviteDTO, sharedContext?: Context): Promise<InviteDTO>
   createUsers(data: CreateUserDTO[], sharedContext?: Context): Promise<UserDTO[]>
   createUsers(data: CreateUserDTO, sharedContext?: Context): Promise<UserDTO>
+  /** Opens a transaction. On SQLite it holds the module's write lock until it ends. */
+  begin(options?: TransactionOptions): Promise<InviteTransaction>
+  /** Runs `work(tx)` in a transaction: commit when it resolves, rollback when it throws. */
+  transaction<T>(work: (tx: InviteTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>
   close(): Promise<void>
 }
 

@@ -3,6 +3,7 @@
 // Two doors, one implementation: `new UserModuleService(options)` and the top-level
 // `createInvites`, which uses a default module configured from the environment (spec §9).
 const { UserModuleService } = require("./lib/service");
+const { InviteTransaction } = require("./lib/transaction");
 const { MedusaError } = require("./lib/medusa-error");
 
 /** Where the default module keeps its data when MEDUSA_INVITES_DATABASE_URL is not set. */
@@ -39,6 +40,7 @@ module.exports = {
   getDefaultModule,
   optionsFromEnvironment,
   UserModuleService,
+  InviteTransaction,
   MedusaError,
   DEFAULT_DATABASE,
 };

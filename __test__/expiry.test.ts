@@ -1,9 +1,8 @@
 // expires_at and timestamps (spec §2.3, §2.4, §2.5, §4 expiresIn errors).
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
-import { join } from "node:path"
 import jwt from "jsonwebtoken"
-import { newModule, rows, count, rejection, tokenPart, tempDir, RecordingBus, SECRET, type TestModule } from "./helpers"
+import { newModule, rows, count, execute, freshDatabase, rejection, tokenPart, RecordingBus, SECRET, type TestModule } from "./helpers"
 import { MedusaError, UserModuleService, type InviteDTO, type UserModuleOptions } from ".."
 
 /** iat and exp of an invite's token. */
@@ -29,15 +28,15 @@ async function createTimed(m: TestModule, email: string): Promise<{ invite: Invi
  * sqlite3 shell.
  */
 async function primedModule(options: Partial<UserModuleOptions>): Promise<TestModule> {
-  const file = join(tempDir(), "invites.sqlite")
-  const primer = new UserModuleService({ jwt_secret: SECRET, database: `sqlite:${file}` })
+  const { target: file, database } = freshDatabase()
+  const primer = new UserModuleService({ jwt_secret: SECRET, database })
   await primer.createInvites({ email: "primer@example.com" })
   await primer.close()
-  rows(file, "delete from invite")
+  execute(file, "delete from invite")
   assert.equal(count(file), 0)
   const bus = new RecordingBus()
-  const service = new UserModuleService({ jwt_secret: SECRET, database: `sqlite:${file}`, eventBus: bus, ...options })
-  return { service, bus, file, close: () => service.close() }
+  const service = new UserModuleService({ jwt_secret: SECRET, database, eventBus: bus, ...options })
+  return { service, bus, file, database, close: () => service.close() }
 }
 
 /** Asserts a createInvites rejection is the MedusaError `type`/`message`, writing and emitting nothing. */

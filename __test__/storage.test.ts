@@ -156,7 +156,7 @@ test("database URLs: sqlite:, sqlite://, :memory:; others are refused without ec
   await service.close()
   assert.throws(() => new UserModuleService({ jwt_secret: SECRET, database: "mysql://root:hunter2@db/x" }), (error: any) => {
     assert.equal(error.type, "invalid_argument")
-    assert.equal(error.message, 'Unsupported database URL scheme "mysql": use sqlite:<path> or :memory:')
+    assert.equal(error.message, 'Unsupported database URL scheme "mysql": use sqlite:<path>, :memory:, postgres://… or { clientUrl, schema }')
     return true
   })
 })

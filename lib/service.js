@@ -4,7 +4,7 @@
 const { MedusaError, fromNative, fromNativeThrow } = require("./medusa-error");
 const { encodeInvite, encodeUser, encodeContext } = require("./wire");
 const { inviteCreatedMessages, deliver } = require("./events");
-const { InviteTransaction, joinTransaction, reserveDelivery } = require("./transaction");
+const { InviteTransaction, joinTransaction, reserveDelivery, markClosed } = require("./transaction");
 const { NativeChannel, loadNative } = require("./native");
 
 /** Options the native side reads; the rest (eventBus) stays in JS. */
@@ -41,7 +41,7 @@ function encodeBatch(data, encodeItem, method) {
 
 /** Sends one call to the native side and unwraps its envelope. */
 async function callNative(invoke, items, context, transaction, single) {
-  const call = { context: context.wire, items };
+  const call = { context: context.wire, items, single };
   if (transaction) call.transaction = transaction.id;
   const reply = JSON.parse(await invoke(JSON.stringify(call)));
   if (reply.error) throw fromNative(reply.error, { withIndex: !single });
@@ -93,6 +93,8 @@ function userDto(user) {
 class UserModuleService {
   #native;
   #eventBus;
+  /** Open transactions issued by this module, held weakly, so close() can end their handles. */
+  #transactions = new Set();
 
   /**
    * @param options Medusa's user module options (`jwt_secret`, `jwt_public_key`, `jwt_options`,
@@ -172,7 +174,12 @@ class UserModuleService {
       throw invalidArgument("isolationLevel must be a string");
     }
     const id = unwrap(await this.#native.call("begin", isolationLevel));
-    return new InviteTransaction(this.#native, id, this);
+    const handle = new InviteTransaction(this.#native, id, this);
+    for (const reference of this.#transactions) {
+      if (reference.deref()?.state !== "open") this.#transactions.delete(reference);
+    }
+    this.#transactions.add(new WeakRef(handle));
+    return handle;
   }
 
   /**
@@ -196,6 +203,11 @@ class UserModuleService {
   /** Closes the database; open transactions roll back. Calls made afterwards reject with `unexpected_state`. */
   async close() {
     unwrap(await this.#native.call("close"));
+    for (const reference of this.#transactions) {
+      const handle = reference.deref();
+      if (handle) markClosed(handle);
+    }
+    this.#transactions.clear();
   }
 }
 

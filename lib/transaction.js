@@ -28,6 +28,8 @@ class InviteTransaction {
     const self = internals.get(this);
     ensureOpen(self);
     self.state = "committing";
+    // Calls already made with this handle belong to it: let them finish first.
+    await Promise.allSettled(self.pending.map((call) => call.settled));
     const reply = JSON.parse(await self.native.call("commit", self.id));
     const pending = self.pending;
     self.pending = [];
@@ -53,6 +55,7 @@ class InviteTransaction {
     const self = internals.get(this);
     ensureOpen(self);
     self.state = "rolling back";
+    await Promise.allSettled(self.pending.map((call) => call.settled));
     self.pending = [];
     const reply = JSON.parse(await self.native.call("rollback", self.id));
     self.state = "rolled back";
@@ -84,18 +87,33 @@ function joinTransaction(transactionManager, issuer) {
   return self;
 }
 
-/** Keeps a call's place in the commit-time delivery order; `done(deliver)` fills it in. */
+/**
+ * Keeps a call's place in the commit-time delivery order; `done(deliver)` fills it in,
+ * `failed()` gives it up. Commit and rollback wait for every reserved call to settle.
+ */
 function reserveDelivery(self) {
-  const call = { deliver: undefined };
+  let settle;
+  const call = { deliver: undefined, settled: new Promise((resolve) => (settle = resolve)) };
   self.pending.push(call);
   return {
     done(deliver) {
       call.deliver = deliver;
+      settle();
     },
     failed() {
       self.pending = self.pending.filter((other) => other !== call);
+      settle();
     },
   };
 }
 
-module.exports = { InviteTransaction, joinTransaction, reserveDelivery };
+/** The module closed: its open transactions were rolled back natively. */
+function markClosed(handle) {
+  const self = internals.get(handle);
+  if (self && self.state === "open") {
+    self.state = "rolled back";
+    self.pending = [];
+  }
+}
+
+module.exports = { InviteTransaction, joinTransaction, reserveDelivery, markClosed };

@@ -2,11 +2,24 @@
 //! `sqliteSynchronous`. The JS side sends them as JSON (the event bus stays in JS).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::store::postgres::PostgresConfig;
 use crate::store::sqlite::{Location, Synchronous};
+
+/// Which backend, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+  Sqlite(Location),
+  Postgres(PostgresConfig),
+}
+
+pub const DEFAULT_POOL_SIZE: usize = 10;
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5000;
+const DATABASE_FORMS: &str = "use sqlite:<path>, :memory:, postgres://… or { clientUrl, schema }";
 
 pub const MISSING_SECRET: &str =
   "No jwt_secret was provided in the UserModule's options. Please add one.";
@@ -17,7 +30,7 @@ pub struct ModuleOptions {
   pub jwt_secret: String,
   pub jwt_options: Option<Map<String, Value>>,
   pub valid_duration: Option<Value>,
-  pub database: Location,
+  pub database: Database,
   pub synchronous: Synchronous,
   /// How long an `idempotencyKey` replays its call (spec §6); older records are deleted.
   pub idempotency_retention_ms: i64,
@@ -51,13 +64,64 @@ impl ModuleOptions {
         ))
       }
     };
-    let database = match options.get("database") {
-      None | Some(Value::Null) => Location::File(PathBuf::from(DEFAULT_SQLITE_PATH)),
-      Some(Value::String(url)) => parse_database_url(url)?,
+    let pool_size = match options.get("databasePoolSize") {
+      None | Some(Value::Null) => DEFAULT_POOL_SIZE,
+      Some(Value::Number(size)) if size.as_u64().is_some_and(|size| (1..=1000).contains(&size)) => {
+        size.as_u64().unwrap_or(DEFAULT_POOL_SIZE as u64) as usize
+      }
       Some(_) => {
         return Err(Error::invalid_argument(
-          "The database option must be a URL string: sqlite:<path> or :memory:",
+          "databasePoolSize must be an integer from 1 to 1000",
         ))
+      }
+    };
+    let connect_timeout = match options.get("databaseConnectTimeoutMs") {
+      None | Some(Value::Null) => DEFAULT_CONNECT_TIMEOUT_MS,
+      Some(Value::Number(ms)) if ms.as_u64().is_some_and(|ms| ms > 0) => {
+        ms.as_u64().unwrap_or(DEFAULT_CONNECT_TIMEOUT_MS)
+      }
+      Some(_) => {
+        return Err(Error::invalid_argument(
+          "databaseConnectTimeoutMs must be a positive integer",
+        ))
+      }
+    };
+    let postgres = |url: &str, schema: Option<String>| PostgresConfig {
+      url: url.to_string(),
+      schema,
+      pool_size,
+      connect_timeout: Duration::from_millis(connect_timeout),
+    };
+    let database = match options.get("database") {
+      None | Some(Value::Null) => {
+        Database::Sqlite(Location::File(PathBuf::from(DEFAULT_SQLITE_PATH)))
+      }
+      Some(Value::String(url)) if is_postgres_url(url) => Database::Postgres(postgres(url, None)),
+      Some(Value::String(url)) => Database::Sqlite(parse_database_url(url)?),
+      // Medusa's form: { clientUrl, schema }
+      Some(Value::Object(config)) => match (config.get("clientUrl"), config.get("schema")) {
+        (Some(Value::String(url)), schema) if is_postgres_url(url) => {
+          let schema = match schema {
+            None | Some(Value::Null) => None,
+            Some(Value::String(schema)) if !schema.is_empty() => Some(schema.clone()),
+            Some(_) => {
+              return Err(Error::invalid_argument(
+                "database.schema must be a non-empty string",
+              ))
+            }
+          };
+          Database::Postgres(postgres(url, schema))
+        }
+        _ => {
+          return Err(Error::invalid_argument(format!(
+            "database.clientUrl must be a postgres:// URL; {DATABASE_FORMS}"
+          )))
+        }
+      },
+      Some(_) => {
+        return Err(Error::invalid_argument(format!(
+          "The database option is not a URL string or an object; {DATABASE_FORMS}"
+        )))
       }
     };
     let synchronous = match options.get("sqliteSynchronous") {
@@ -93,6 +157,10 @@ impl ModuleOptions {
   }
 }
 
+pub fn is_postgres_url(url: &str) -> bool {
+  url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// `:memory:`, `sqlite::memory:`, `sqlite:<path>` or `sqlite://<path>`.
 pub fn parse_database_url(url: &str) -> Result<Location> {
   if url == ":memory:" || url == "sqlite::memory:" {
@@ -112,7 +180,7 @@ pub fn parse_database_url(url: &str) -> Result<Location> {
   // Only the scheme is echoed: a URL may carry a password.
   let scheme = url.split(':').next().unwrap_or("");
   Err(Error::invalid_argument(format!(
-    "Unsupported database URL scheme \"{scheme}\": use sqlite:<path> or :memory:"
+    "Unsupported database URL scheme \"{scheme}\": {DATABASE_FORMS}"
   )))
 }
 

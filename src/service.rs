@@ -10,8 +10,9 @@ use crate::context::{CallContext, IsolationLevel};
 use crate::error::{Error, Result};
 use crate::ids::IdGenerator;
 use crate::invite::{Invite, NewInvite, NewUser, User};
-use crate::options::ModuleOptions;
-use crate::store::sqlite::{Location, SqliteStore, Synchronous};
+use crate::options::{Database, ModuleOptions};
+use crate::store::postgres::PostgresStore;
+use crate::store::sqlite::{SqliteStore, Synchronous};
 use crate::store::{Outcome, Replay, Store, Transaction, Work};
 use crate::token::{TokenOptions, TokenSigner};
 
@@ -48,7 +49,7 @@ pub struct InviteModule {
   /// Option errors (a bad `expiresIn`, an unknown `jwt_options` key) reject every call, as
   /// they do in Medusa, where jsonwebtoken reports them when signing.
   signer: Result<TokenSigner>,
-  location: Location,
+  database: Database,
   synchronous: Synchronous,
   idempotency_retention_ms: i64,
   store: tokio::sync::Mutex<StoreState>,
@@ -145,7 +146,7 @@ impl InviteModule {
     });
     InviteModule {
       signer,
-      location: options.database,
+      database: options.database,
       synchronous: options.synchronous,
       idempotency_retention_ms: options.idempotency_retention_ms,
       store: tokio::sync::Mutex::new(StoreState::NotOpened),
@@ -160,8 +161,12 @@ impl InviteModule {
       StoreState::Open(store) => Ok(Arc::clone(store)),
       StoreState::Closed => Err(Error::unexpected_state(CLOSED)),
       StoreState::NotOpened => {
-        let store: Arc<dyn Store> =
-          Arc::new(SqliteStore::open(self.location.clone(), self.synchronous).await?);
+        let store: Arc<dyn Store> = match &self.database {
+          Database::Sqlite(location) => {
+            Arc::new(SqliteStore::open(location.clone(), self.synchronous).await?)
+          }
+          Database::Postgres(config) => Arc::new(PostgresStore::open(config.clone()).await?),
+        };
         *state = StoreState::Open(Arc::clone(&store));
         Ok(store)
       }
@@ -393,6 +398,9 @@ impl InviteModule {
         let _ = transaction.rollback().await;
       }
     }
-    *self.store.lock().await = StoreState::Closed;
+    let previous = std::mem::replace(&mut *self.store.lock().await, StoreState::Closed);
+    if let StoreState::Open(store) = previous {
+      store.close().await;
+    }
   }
 }

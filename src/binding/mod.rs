@@ -39,12 +39,16 @@ pub struct NativeModule {
   completion: Arc<Completion>,
 }
 
-/// One call as the JS side sends it: `{"context": …, "items": [ … ], "transaction": id?}`.
+/// One call as the JS side sends it:
+/// `{"context": …, "items": [ … ], "single": bool, "transaction": id?}`.
 #[derive(serde::Deserialize)]
 struct CallInput {
   #[serde(default)]
   context: Value,
   items: Vec<Value>,
+  /// The caller passed one object rather than an array (part of "the same input").
+  #[serde(default)]
+  single: bool,
   #[serde(default)]
   transaction: Option<u64>,
 }
@@ -62,7 +66,7 @@ impl CallInput {
     let input_hash = context.idempotency_key.as_ref().map(|_| {
       let mut hasher = Sha256::new();
       hasher.update(method.as_bytes());
-      hasher.update([0]);
+      hasher.update([0, u8::from(self.single)]);
       hasher.update(Value::Array(self.items.clone()).to_string().as_bytes());
       hasher
         .finalize()

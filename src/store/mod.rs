@@ -4,6 +4,7 @@
 //! transaction of its own (`Store::run`); inside one it runs it atomically within that
 //! transaction, as a savepoint (`Transaction::run`), so a failing call never leaves half a batch.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -52,6 +53,9 @@ pub trait Store: Send + Sync {
 
   /// Opens a transaction that several calls share (`sharedContext.transactionManager`).
   async fn begin(&self, isolation: Option<IsolationLevel>) -> Result<Box<dyn Transaction>>;
+
+  /// Releases connections (the PostgreSQL pool drains); the store is not used afterwards.
+  async fn close(&self) {}
 }
 
 #[async_trait]

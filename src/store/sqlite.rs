@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +21,9 @@ use crate::context::IsolationLevel;
 use crate::error::{Error, Result};
 use crate::invite::{Invite, User};
 
-/// How long a call waits for the writer lock before it gives up.
+/// How long a call waits for the writer lock while a caller transaction holds it before it
+/// gives up (a transaction's owner may be waiting for this very call). Behind other plain
+/// calls, which always finish, it waits as long as the queue takes.
 const WRITER_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
 const SCHEMA: &str = r#"
@@ -81,6 +84,8 @@ pub enum Location {
 pub struct SqliteStore {
   connection: Arc<Mutex<Connection>>,
   writer: Arc<tokio::sync::Mutex<()>>,
+  /// A caller transaction holds the writer lock.
+  transaction_open: Arc<AtomicBool>,
 }
 
 impl SqliteStore {
@@ -93,18 +98,25 @@ impl SqliteStore {
     Ok(SqliteStore {
       connection: Arc::new(Mutex::new(connection)),
       writer: Arc::new(tokio::sync::Mutex::new(())),
+      transaction_open: Arc::new(AtomicBool::new(false)),
     })
   }
 
   async fn writer(&self) -> Result<OwnedMutexGuard<()>> {
-    tokio::time::timeout(WRITER_LOCK_TIMEOUT, Arc::clone(&self.writer).lock_owned())
-      .await
-      .map_err(|_| {
-        Error::database(format!(
-          "SQLite: timed out after {} s waiting for the write lock (is a transaction of this module still open?)",
-          WRITER_LOCK_TIMEOUT.as_secs()
-        ))
-      })
+    loop {
+      let waited =
+        tokio::time::timeout(WRITER_LOCK_TIMEOUT, Arc::clone(&self.writer).lock_owned()).await;
+      match waited {
+        Ok(guard) => return Ok(guard),
+        Err(_) if self.transaction_open.load(Ordering::Acquire) => {
+          return Err(Error::database(format!(
+            "SQLite: timed out after {} s waiting for the write lock, which an open transaction of this module holds",
+            WRITER_LOCK_TIMEOUT.as_secs()
+          )))
+        }
+        Err(_) => continue,
+      }
+    }
   }
 }
 
@@ -407,9 +419,11 @@ impl Store for SqliteStore {
       Ok(connection.execute_batch(BEGIN)?)
     })
     .await?;
+    self.transaction_open.store(true, Ordering::Release);
     Ok(Box::new(SqliteTransaction {
       connection: Arc::clone(&self.connection),
       open: true,
+      transaction_open: Arc::clone(&self.transaction_open),
       _writer: writer,
     }))
   }
@@ -419,6 +433,7 @@ impl Store for SqliteStore {
 struct SqliteTransaction {
   connection: Arc<Mutex<Connection>>,
   open: bool,
+  transaction_open: Arc<AtomicBool>,
   // Released after `Drop::drop` has rolled back an abandoned transaction.
   _writer: OwnedMutexGuard<()>,
 }
@@ -426,6 +441,7 @@ struct SqliteTransaction {
 impl SqliteTransaction {
   async fn finish(mut self: Box<Self>, sql: &'static str) -> Result<()> {
     self.open = false;
+    self.transaction_open.store(false, Ordering::Release);
     blocking(&self.connection, 0, move |connection| {
       let finished = connection.execute_batch(sql);
       if finished.is_err() && !connection.is_autocommit() {
@@ -458,6 +474,7 @@ impl Transaction for SqliteTransaction {
 impl Drop for SqliteTransaction {
   /// A transaction dropped while open (its module closed) is rolled back.
   fn drop(&mut self) {
+    self.transaction_open.store(false, Ordering::Release);
     if self.open {
       if let Ok(connection) = self.connection.lock() {
         if !connection.is_autocommit() {

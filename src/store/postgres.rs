@@ -1,0 +1,596 @@
+//! The production backend: PostgreSQL, on Medusa's own `invite` and `user` tables (spec §7).
+//! Medusa's tables and indexes are created exactly as Medusa's migrations create them when
+//! absent, and never altered. What this module adds lives in tables of its own, named
+//! `medusa_invites_*`: the roles of an invite, and idempotency records.
+//!
+//! A call is one transaction on a pooled connection: the user check and the duplicate
+//! checks run inside it, the rows go in with one `UNNEST` insert, and the unique indexes
+//! stay the final arbiter under concurrency (a violation maps to Medusa's message).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::NoTls;
+
+use super::{existing_users_message, Outcome, Replay, Store, Transaction, Work};
+use crate::context::IsolationLevel;
+use crate::error::{Error, Result};
+use crate::invite::{Invite, User};
+
+/// Medusa's schema, exactly as spec §7 gives it, then our own tables.
+const SCHEMA: &str = r#"
+create table if not exists "invite" ("id" text not null, "email" text not null,
+  "accepted" boolean not null default false, "token" text not null,
+  "expires_at" timestamptz not null, "metadata" jsonb null,
+  "created_at" timestamptz not null default now(), "updated_at" timestamptz not null default now(),
+  "deleted_at" timestamptz null, constraint "invite_pkey" primary key ("id"));
+CREATE UNIQUE INDEX IF NOT EXISTS "IDX_invite_email_unique" ON "invite" (email) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS "IDX_invite_token" ON "invite" (token) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS "IDX_invite_deleted_at" ON "invite" (deleted_at) WHERE deleted_at IS NOT NULL;
+create table if not exists "user" ("id" text not null, "first_name" text null, "last_name" text null,
+  "email" text not null, "avatar_url" text null, "metadata" jsonb null,
+  "created_at" timestamptz not null default now(), "updated_at" timestamptz not null default now(),
+  "deleted_at" timestamptz null, constraint "user_pkey" primary key ("id"));
+CREATE UNIQUE INDEX IF NOT EXISTS "IDX_user_email_unique" ON "user" (email) WHERE deleted_at IS NULL;
+create table if not exists "medusa_invites_roles" ("invite_id" text not null primary key
+  references "invite" ("id") on delete cascade, "roles" jsonb not null);
+create table if not exists "medusa_invites_idempotency" ("key" text not null, "input_hash" text not null,
+  "response" text not null, "created_at" timestamptz not null, primary key ("key", "input_hash"));
+create index if not exists "IDX_medusa_invites_idempotency_created_at" on "medusa_invites_idempotency" (created_at);
+"#;
+
+/// Serializes schema creation across processes (`create … if not exists` alone can race).
+const SCHEMA_LOCK: i64 = 0x6d65_6475_7361_6976; // "medusaiv"
+
+/// Where and how to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+  pub url: String,
+  pub schema: Option<String>,
+  pub pool_size: usize,
+  pub connect_timeout: Duration,
+}
+
+pub struct PostgresStore {
+  pool: Pool,
+  describe: String,
+  connect_timeout: Duration,
+}
+
+/// `host:port/database` of a URL, for messages: never the user or the password.
+fn describe(config: &tokio_postgres::Config) -> String {
+  let host = config
+    .get_hosts()
+    .first()
+    .map(|host| match host {
+      tokio_postgres::config::Host::Tcp(name) => name.clone(),
+      #[cfg(unix)]
+      tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+    })
+    .unwrap_or_else(|| "localhost".into());
+  let port = config.get_ports().first().copied().unwrap_or(5432);
+  let database = config.get_dbname().unwrap_or("postgres");
+  format!("{host}:{port}/{database}")
+}
+
+/// A driver error as a `database_error` that names what failed, with its causes (e.g.
+/// "Connection refused"). tokio-postgres messages carry server messages and SQLSTATEs, never
+/// connection secrets.
+fn database_error(what: &str, error: impl std::error::Error) -> Error {
+  let mut message = format!("PostgreSQL: {what}: {error}");
+  let mut cause = error.source();
+  while let Some(inner) = cause {
+    let text = inner.to_string();
+    if !message.ends_with(&text) {
+      message.push_str(": ");
+      message.push_str(&text);
+    }
+    cause = inner.source();
+  }
+  Error::database(message)
+}
+
+fn quote_identifier(name: &str) -> String {
+  format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl PostgresStore {
+  /// Builds the pool, connects once and prepares the schema.
+  pub async fn open(config: PostgresConfig) -> Result<Self> {
+    let mut pg_config: tokio_postgres::Config = config
+      .url
+      .parse()
+      .map_err(|_| Error::invalid_argument("The PostgreSQL database URL could not be parsed"))?;
+    pg_config.connect_timeout(config.connect_timeout);
+    // Lets operators (and the fault tests) find this module's connections in pg_stat_activity.
+    if pg_config.get_application_name().is_none() {
+      pg_config.application_name("medusa-invites");
+    }
+    if let Some(schema) = &config.schema {
+      pg_config.options(format!("-c search_path={}", quote_identifier(schema)));
+    }
+    let describe = describe(&pg_config);
+    let manager = Manager::from_config(
+      pg_config,
+      NoTls,
+      ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+      },
+    );
+    let pool = Pool::builder(manager)
+      .max_size(config.pool_size.max(1))
+      .runtime(Runtime::Tokio1)
+      .wait_timeout(Some(config.connect_timeout))
+      .create_timeout(Some(config.connect_timeout))
+      .build()
+      .map_err(|error| database_error("cannot build the connection pool", error))?;
+    let store = PostgresStore {
+      pool,
+      describe,
+      connect_timeout: config.connect_timeout,
+    };
+    store.prepare_schema(config.schema.as_deref()).await?;
+    Ok(store)
+  }
+
+  async fn connection(&self) -> Result<Object> {
+    // The pool's own timeouts bound the wait; this one also covers a server that accepts the
+    // TCP connection but never answers.
+    match tokio::time::timeout(self.connect_timeout * 2, self.pool.get()).await {
+      Ok(Ok(connection)) => Ok(connection),
+      Ok(Err(error)) => Err(database_error(
+        &format!("cannot connect to {}", self.describe),
+        error,
+      )),
+      Err(_) => Err(Error::database(format!(
+        "PostgreSQL: cannot connect to {}: timed out after {} ms",
+        self.describe,
+        self.connect_timeout.as_millis()
+      ))),
+    }
+  }
+
+  async fn prepare_schema(&self, schema: Option<&str>) -> Result<()> {
+    let mut connection = self.connection().await?;
+    let transaction = connection
+      .transaction()
+      .await
+      .map_err(|error| database_error("cannot start the schema transaction", error))?;
+    transaction
+      .execute("select pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+      .await
+      .map_err(|error| database_error("cannot lock the schema", error))?;
+    if let Some(schema) = schema {
+      transaction
+        .batch_execute(&format!(
+          "create schema if not exists {}",
+          quote_identifier(schema)
+        ))
+        .await
+        .map_err(|error| database_error("cannot create the schema", error))?;
+    }
+    transaction
+      .batch_execute(SCHEMA)
+      .await
+      .map_err(|error| database_error("cannot create the tables", error))?;
+    transaction
+      .commit()
+      .await
+      .map_err(|error| database_error("cannot commit the schema", error))
+  }
+}
+
+fn begin_sql(isolation: Option<IsolationLevel>) -> &'static str {
+  match isolation {
+    None => "begin",
+    Some(IsolationLevel::ReadUncommitted) => "begin isolation level read uncommitted",
+    Some(IsolationLevel::ReadCommitted) => "begin isolation level read committed",
+    Some(IsolationLevel::RepeatableRead) => "begin isolation level repeatable read",
+    Some(IsolationLevel::Serializable) => "begin isolation level serializable",
+  }
+}
+
+async fn execute_batch(connection: &Object, sql: &str, what: &str) -> Result<()> {
+  connection
+    .batch_execute(sql)
+    .await
+    .map_err(|error| database_error(what, error))
+}
+
+/// Runs `body` between `begin` and `commit`, rolling back when anything fails.
+async fn in_transaction(
+  connection: &Object,
+  isolation: Option<IsolationLevel>,
+  work: &Work,
+) -> Result<Outcome> {
+  execute_batch(
+    connection,
+    begin_sql(isolation),
+    "cannot begin a transaction",
+  )
+  .await?;
+  let outcome = match perform(connection, work).await {
+    Ok(outcome) => execute_batch(connection, "commit", "cannot commit")
+      .await
+      .map(|_| outcome),
+    Err(error) => Err(error),
+  };
+  if outcome.is_err() {
+    // Best effort: a broken connection is discarded by the pool anyway.
+    let _ = connection.batch_execute("rollback").await;
+  }
+  outcome
+}
+
+async fn perform(connection: &Object, work: &Work) -> Result<Outcome> {
+  match work {
+    Work::Invites { invites, replay } => {
+      if let Some(replay) = replay {
+        // Calls with the same key wait for each other, so one of them inserts and the
+        // others find its record: exactly once.
+        connection
+          .execute(
+            "select pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&replay.key],
+          )
+          .await
+          .map_err(|error| database_error("cannot lock the idempotency key", error))?;
+        if let Some(response) = find_replay(connection, replay).await? {
+          return Ok(Outcome::Replayed(response));
+        }
+      }
+      insert_invites(connection, invites).await?;
+      if let Some(replay) = replay {
+        save_replay(connection, replay).await?;
+      }
+      Ok(Outcome::Written)
+    }
+    Work::Users { users } => {
+      insert_users(connection, users).await?;
+      Ok(Outcome::Written)
+    }
+  }
+}
+
+async fn find_replay(connection: &Object, replay: &Replay) -> Result<Option<String>> {
+  let oldest = replay.now - replay.retention_ms;
+  let row = connection
+    .query_opt(
+      r#"select response from "medusa_invites_idempotency"
+         where key = $1 and input_hash = $2 and created_at > to_timestamp($3::float8 / 1000)"#,
+      &[&replay.key, &replay.input_hash, &(oldest as f64)],
+    )
+    .await
+    .map_err(|error| database_error("cannot read idempotency records", error))?;
+  Ok(row.map(|row| row.get(0)))
+}
+
+async fn save_replay(connection: &Object, replay: &Replay) -> Result<()> {
+  let oldest = replay.now - replay.retention_ms;
+  connection
+    .execute(
+      r#"delete from "medusa_invites_idempotency" where created_at <= to_timestamp($1::float8 / 1000)"#,
+      &[&(oldest as f64)],
+    )
+    .await
+    .map_err(|error| database_error("cannot prune idempotency records", error))?;
+  connection
+    .execute(
+      r#"insert into "medusa_invites_idempotency" (key, input_hash, response, created_at)
+         values ($1, $2, $3, to_timestamp($4::float8 / 1000))
+         on conflict (key, input_hash) do update set response = excluded.response, created_at = excluded.created_at"#,
+      &[&replay.key, &replay.input_hash, &replay.response, &(replay.now as f64)],
+    )
+    .await
+    .map_err(|error| database_error("cannot save the idempotency record", error))?;
+  Ok(())
+}
+
+/// Refuses the batch when it repeats itself or meets live rows, with Medusa's messages and
+/// the index of the first offending item. Checked in the transaction; the unique indexes
+/// still decide races with other transactions.
+async fn check_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
+  let emails: Vec<&str> = invites.iter().map(|invite| invite.email.as_str()).collect();
+  let ids: Vec<&str> = invites.iter().map(|invite| invite.id.as_str()).collect();
+  let users: HashSet<String> = connection
+    .query(
+      r#"select email from "user" where deleted_at is null and email = any($1)"#,
+      &[&emails],
+    )
+    .await
+    .map_err(|error| database_error("cannot check existing users", error))?
+    .into_iter()
+    .map(|row| row.get(0))
+    .collect();
+  if !users.is_empty() {
+    let mut seen = HashSet::new();
+    let taken: Vec<&str> = emails
+      .iter()
+      .copied()
+      .filter(|email| users.contains(*email) && seen.insert(*email))
+      .collect();
+    return Err(Error::invalid_data(existing_users_message(&taken)));
+  }
+  let live_emails: HashSet<String> = connection
+    .query(
+      r#"select email from "invite" where deleted_at is null and email = any($1)"#,
+      &[&emails],
+    )
+    .await
+    .map_err(|error| database_error("cannot check existing invites", error))?
+    .into_iter()
+    .map(|row| row.get(0))
+    .collect();
+  let known_ids: HashSet<String> = connection
+    .query(r#"select id from "invite" where id = any($1)"#, &[&ids])
+    .await
+    .map_err(|error| database_error("cannot check existing invites", error))?
+    .into_iter()
+    .map(|row| row.get(0))
+    .collect();
+  let mut batch_ids = HashSet::new();
+  let mut batch_emails = HashSet::new();
+  for (index, invite) in invites.iter().enumerate() {
+    // The same order SQLite's row-by-row insert reports: the id first, then the email.
+    if known_ids.contains(&invite.id) || !batch_ids.insert(invite.id.as_str()) {
+      return Err(
+        Error::invalid_data(format!("Invite with id: {}, already exists.", invite.id)).at(index),
+      );
+    }
+    let live = invite.deleted_at.is_none();
+    if live && (live_emails.contains(&invite.email) || !batch_emails.insert(invite.email.as_str()))
+    {
+      return Err(
+        Error::invalid_data(format!(
+          "Invite with email: {}, already exists.",
+          invite.email
+        ))
+        .at(index),
+      );
+    }
+  }
+  Ok(())
+}
+
+/// A unique violation that another transaction caused between our check and our insert.
+fn unique_violation(entity: &str, error: &tokio_postgres::Error) -> Option<Error> {
+  let db = error.as_db_error()?;
+  if db.code() != &SqlState::UNIQUE_VIOLATION {
+    return None;
+  }
+  // detail: `Key (email)=(a@example.com) already exists.`
+  let detail = db.detail()?;
+  let (column, rest) = detail.strip_prefix("Key (")?.split_once(")=(")?;
+  let value = rest.strip_suffix(") already exists.")?;
+  Some(Error::invalid_data(format!(
+    "{entity} with {column}: {value}, already exists."
+  )))
+}
+
+async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
+  check_invites(connection, invites).await?;
+  let ids: Vec<&str> = invites.iter().map(|invite| invite.id.as_str()).collect();
+  let emails: Vec<&str> = invites.iter().map(|invite| invite.email.as_str()).collect();
+  let accepted: Vec<bool> = invites.iter().map(|invite| invite.accepted).collect();
+  let tokens: Vec<&str> = invites.iter().map(|invite| invite.token.as_str()).collect();
+  let expires_at: Vec<f64> = invites
+    .iter()
+    .map(|invite| invite.expires_at as f64)
+    .collect();
+  let metadata: Vec<Option<&str>> = invites
+    .iter()
+    .map(|invite| invite.metadata.as_deref())
+    .collect();
+  let created_at: Vec<f64> = invites
+    .iter()
+    .map(|invite| invite.created_at as f64)
+    .collect();
+  let updated_at: Vec<f64> = invites
+    .iter()
+    .map(|invite| invite.updated_at as f64)
+    .collect();
+  let deleted_at: Vec<Option<f64>> = invites
+    .iter()
+    .map(|invite| invite.deleted_at.map(|ms| ms as f64))
+    .collect();
+  // Times travel as Unix milliseconds and become timestamptz in the database.
+  connection
+    .execute(
+      r#"insert into "invite" (id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)
+         select id, email, accepted, token, to_timestamp(expires_at / 1000), metadata::jsonb,
+                to_timestamp(created_at / 1000), to_timestamp(updated_at / 1000), to_timestamp(deleted_at / 1000)
+         from unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::float8[], $6::text[], $7::float8[], $8::float8[], $9::float8[])
+           as row(id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)"#,
+      &[
+        &ids,
+        &emails,
+        &accepted,
+        &tokens,
+        &expires_at,
+        &metadata,
+        &created_at,
+        &updated_at,
+        &deleted_at,
+      ],
+    )
+    .await
+    .map_err(|error| {
+      unique_violation("Invite", &error)
+        .unwrap_or_else(|| database_error("cannot insert the invites", error))
+    })?;
+  let with_roles: Vec<(&str, String)> = invites
+    .iter()
+    .filter_map(|invite| {
+      let roles = invite.roles.as_ref()?;
+      Some((
+        invite.id.as_str(),
+        serde_json::Value::from(roles.clone()).to_string(),
+      ))
+    })
+    .collect();
+  if !with_roles.is_empty() {
+    let role_ids: Vec<&str> = with_roles.iter().map(|(id, _)| *id).collect();
+    let role_json: Vec<&str> = with_roles.iter().map(|(_, roles)| roles.as_str()).collect();
+    connection
+      .execute(
+        r#"insert into "medusa_invites_roles" (invite_id, roles)
+           select invite_id, roles::jsonb from unnest($1::text[], $2::text[]) as row(invite_id, roles)"#,
+        &[&role_ids, &role_json],
+      )
+      .await
+      .map_err(|error| database_error("cannot insert the roles", error))?;
+  }
+  Ok(())
+}
+
+async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
+  let emails: Vec<&str> = users.iter().map(|user| user.email.as_str()).collect();
+  let live: HashSet<String> = connection
+    .query(
+      r#"select email from "user" where deleted_at is null and email = any($1)"#,
+      &[&emails],
+    )
+    .await
+    .map_err(|error| database_error("cannot check existing users", error))?
+    .into_iter()
+    .map(|row| row.get(0))
+    .collect();
+  let mut batch = HashSet::new();
+  for (index, user) in users.iter().enumerate() {
+    if live.contains(&user.email) || !batch.insert(user.email.as_str()) {
+      return Err(
+        Error::invalid_data(format!("User with email: {}, already exists.", user.email)).at(index),
+      );
+    }
+  }
+  let ids: Vec<&str> = users.iter().map(|user| user.id.as_str()).collect();
+  let first: Vec<Option<&str>> = users
+    .iter()
+    .map(|user| user.first_name.as_deref())
+    .collect();
+  let last: Vec<Option<&str>> = users.iter().map(|user| user.last_name.as_deref()).collect();
+  let avatar: Vec<Option<&str>> = users
+    .iter()
+    .map(|user| user.avatar_url.as_deref())
+    .collect();
+  let metadata: Vec<Option<&str>> = users.iter().map(|user| user.metadata.as_deref()).collect();
+  let created_at: Vec<f64> = users.iter().map(|user| user.created_at as f64).collect();
+  connection
+    .execute(
+      r#"insert into "user" (id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at)
+         select id, first_name, last_name, email, avatar_url, metadata::jsonb, to_timestamp(created_at / 1000), to_timestamp(created_at / 1000)
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
+           as row(id, first_name, last_name, email, avatar_url, metadata, created_at)"#,
+      &[&ids, &first, &last, &emails, &avatar, &metadata, &created_at],
+    )
+    .await
+    .map_err(|error| {
+      unique_violation("User", &error).unwrap_or_else(|| database_error("cannot insert the users", error))
+    })?;
+  Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+  async fn run(&self, work: Work, isolation: Option<IsolationLevel>) -> Result<Outcome> {
+    let connection = self.connection().await?;
+    in_transaction(&connection, isolation, &work).await
+  }
+
+  async fn begin(&self, isolation: Option<IsolationLevel>) -> Result<Box<dyn Transaction>> {
+    let connection = self.connection().await?;
+    execute_batch(
+      &connection,
+      begin_sql(isolation),
+      "cannot begin a transaction",
+    )
+    .await?;
+    Ok(Box::new(PostgresTransaction {
+      connection: Some(connection),
+    }))
+  }
+
+  async fn close(&self) {
+    self.pool.close();
+  }
+}
+
+/// A caller transaction: one pooled connection between `begin` and `commit`/`rollback`.
+struct PostgresTransaction {
+  connection: Option<Object>,
+}
+
+impl PostgresTransaction {
+  fn connection(&self) -> Result<&Object> {
+    self
+      .connection
+      .as_ref()
+      .ok_or_else(|| Error::unexpected_state("The transaction has already ended"))
+  }
+
+  async fn finish(mut self: Box<Self>, sql: &str) -> Result<()> {
+    let connection = self
+      .connection
+      .take()
+      .ok_or_else(|| Error::unexpected_state("The transaction has already ended"))?;
+    let finished = execute_batch(&connection, sql, &format!("cannot {sql}")).await;
+    if finished.is_err() {
+      let _ = connection.batch_execute("rollback").await;
+    }
+    finished
+  }
+}
+
+#[async_trait]
+impl Transaction for PostgresTransaction {
+  async fn run(&mut self, work: Work) -> Result<Outcome> {
+    let connection = self.connection()?;
+    execute_batch(
+      connection,
+      "savepoint medusa_invites_call",
+      "cannot set a savepoint",
+    )
+    .await?;
+    match perform(connection, &work).await {
+      Ok(outcome) => {
+        execute_batch(
+          connection,
+          "release savepoint medusa_invites_call",
+          "cannot release a savepoint",
+        )
+        .await?;
+        Ok(outcome)
+      }
+      Err(error) => {
+        execute_batch(
+          connection,
+          "rollback to savepoint medusa_invites_call; release savepoint medusa_invites_call",
+          "cannot roll back to a savepoint",
+        )
+        .await?;
+        Err(error)
+      }
+    }
+  }
+
+  async fn commit(self: Box<Self>) -> Result<()> {
+    self.finish("commit").await
+  }
+
+  async fn rollback(self: Box<Self>) -> Result<()> {
+    self.finish("rollback").await
+  }
+}
+
+impl Drop for PostgresTransaction {
+  /// A transaction dropped while open must not go back to the pool mid-transaction.
+  fn drop(&mut self) {
+    if let Some(connection) = self.connection.take() {
+      // Detaching closes the connection, which makes the server roll back.
+      drop(Object::take(connection));
+    }
+  }
+}
