@@ -193,6 +193,14 @@ fn begin_sql(isolation: Option<IsolationLevel>) -> &'static str {
   }
 }
 
+/// A statement prepared once per pooled connection (one round trip saved per use).
+async fn prepared(connection: &Object, sql: &str) -> Result<tokio_postgres::Statement> {
+  connection
+    .prepare_cached(sql)
+    .await
+    .map_err(|error| database_error("cannot prepare a statement", error))
+}
+
 async fn execute_batch(connection: &Object, sql: &str, what: &str) -> Result<()> {
   connection
     .batch_execute(sql)
@@ -233,7 +241,11 @@ async fn perform(connection: &Object, work: &Work) -> Result<Outcome> {
         // others find its record: exactly once.
         connection
           .execute(
-            "select pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &prepared(
+              connection,
+              "select pg_advisory_xact_lock(hashtextextended($1, 0))",
+            )
+            .await?,
             &[&replay.key],
           )
           .await
@@ -259,8 +271,12 @@ async fn find_replay(connection: &Object, replay: &Replay) -> Result<Option<Stri
   let oldest = replay.now - replay.retention_ms;
   let row = connection
     .query_opt(
-      r#"select response from "medusa_invites_idempotency"
+      &prepared(
+        connection,
+        r#"select response from "medusa_invites_idempotency"
          where key = $1 and input_hash = $2 and created_at > to_timestamp($3::float8 / 1000)"#,
+      )
+      .await?,
       &[&replay.key, &replay.input_hash, &(oldest as f64)],
     )
     .await
@@ -271,17 +287,15 @@ async fn find_replay(connection: &Object, replay: &Replay) -> Result<Option<Stri
 async fn save_replay(connection: &Object, replay: &Replay) -> Result<()> {
   let oldest = replay.now - replay.retention_ms;
   connection
-    .execute(
-      r#"delete from "medusa_invites_idempotency" where created_at <= to_timestamp($1::float8 / 1000)"#,
+    .execute(&prepared(connection, r#"delete from "medusa_invites_idempotency" where created_at <= to_timestamp($1::float8 / 1000)"#).await?,
       &[&(oldest as f64)],
     )
     .await
     .map_err(|error| database_error("cannot prune idempotency records", error))?;
   connection
-    .execute(
-      r#"insert into "medusa_invites_idempotency" (key, input_hash, response, created_at)
+    .execute(&prepared(connection, r#"insert into "medusa_invites_idempotency" (key, input_hash, response, created_at)
          values ($1, $2, $3, to_timestamp($4::float8 / 1000))
-         on conflict (key, input_hash) do update set response = excluded.response, created_at = excluded.created_at"#,
+         on conflict (key, input_hash) do update set response = excluded.response, created_at = excluded.created_at"#).await?,
       &[&replay.key, &replay.input_hash, &replay.response, &(replay.now as f64)],
     )
     .await
@@ -289,121 +303,100 @@ async fn save_replay(connection: &Object, replay: &Replay) -> Result<()> {
   Ok(())
 }
 
-/// Refuses the batch when it repeats itself or meets live rows, with Medusa's messages and
-/// the index of the first offending item. Checked in the transaction; the unique indexes
-/// still decide races with other transactions.
-async fn check_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
-  let emails: Vec<&str> = invites.iter().map(|invite| invite.email.as_str()).collect();
-  let ids: Vec<&str> = invites.iter().map(|invite| invite.id.as_str()).collect();
-  let users: HashSet<String> = connection
-    .query(
-      r#"select email from "user" where deleted_at is null and email = any($1)"#,
-      &[&emails],
-    )
-    .await
-    .map_err(|error| database_error("cannot check existing users", error))?
-    .into_iter()
-    .map(|row| row.get(0))
-    .collect();
-  if !users.is_empty() {
-    let mut seen = HashSet::new();
-    let taken: Vec<&str> = emails
-      .iter()
-      .copied()
-      .filter(|email| users.contains(*email) && seen.insert(*email))
-      .collect();
-    return Err(Error::invalid_data(existing_users_message(&taken)));
-  }
-  let live_emails: HashSet<String> = connection
-    .query(
-      r#"select email from "invite" where deleted_at is null and email = any($1)"#,
-      &[&emails],
-    )
-    .await
-    .map_err(|error| database_error("cannot check existing invites", error))?
-    .into_iter()
-    .map(|row| row.get(0))
-    .collect();
-  let known_ids: HashSet<String> = connection
-    .query(r#"select id from "invite" where id = any($1)"#, &[&ids])
-    .await
-    .map_err(|error| database_error("cannot check existing invites", error))?
-    .into_iter()
-    .map(|row| row.get(0))
-    .collect();
-  let mut batch_ids = HashSet::new();
-  let mut batch_emails = HashSet::new();
-  for (index, invite) in invites.iter().enumerate() {
-    // The same order SQLite's row-by-row insert reports: the id first, then the email.
-    if known_ids.contains(&invite.id) || !batch_ids.insert(invite.id.as_str()) {
-      return Err(
-        Error::invalid_data(format!("Invite with id: {}, already exists.", invite.id)).at(index),
-      );
-    }
-    let live = invite.deleted_at.is_none();
-    if live && (live_emails.contains(&invite.email) || !batch_emails.insert(invite.email.as_str()))
-    {
-      return Err(
-        Error::invalid_data(format!(
-          "Invite with email: {}, already exists.",
-          invite.email
-        ))
-        .at(index),
-      );
-    }
-  }
-  Ok(())
-}
-
-/// A unique violation that another transaction caused between our check and our insert.
-fn unique_violation(entity: &str, error: &tokio_postgres::Error) -> Option<Error> {
+/// A unique violation as Medusa's message: `<Entity> with <column>: <value>, already exists.`
+/// The value comes from the server's detail: `Key (email)=(a@example.com) already exists.`
+fn unique_violation(
+  entity: &str,
+  error: &tokio_postgres::Error,
+) -> Option<(String, String, Error)> {
   let db = error.as_db_error()?;
   if db.code() != &SqlState::UNIQUE_VIOLATION {
     return None;
   }
-  // detail: `Key (email)=(a@example.com) already exists.`
   let detail = db.detail()?;
   let (column, rest) = detail.strip_prefix("Key (")?.split_once(")=(")?;
   let value = rest.strip_suffix(") already exists.")?;
-  Some(Error::invalid_data(format!(
-    "{entity} with {column}: {value}, already exists."
-  )))
+  let message = format!("{entity} with {column}: {value}, already exists.");
+  Some((
+    column.to_string(),
+    value.to_string(),
+    Error::invalid_data(message),
+  ))
 }
 
+/// The item a duplicate `value` of `column` points at: its second occurrence when the batch
+/// repeats it, otherwise its only one.
+fn offending_index<'a>(
+  column: &str,
+  value: &str,
+  keys: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Option<usize> {
+  let mut first = None;
+  for (index, (id, email)) in keys.enumerate() {
+    let key = if column == "id" { id } else { email };
+    if key == value {
+      if first.is_some() {
+        return Some(index);
+      }
+      first = Some(index);
+    }
+  }
+  first
+}
+
+/// Inserts a batch with one statement, so a call outside a caller transaction is a single
+/// round trip (atomic on its own): the rows come in as `UNNEST` arrays, a guard refuses the
+/// whole batch when live users hold any of its emails (their emails come back), the roles
+/// go to our table in the same statement, and the unique indexes decide duplicate emails
+/// (live invites, or twice in the batch) and ids.
+const INSERT_INVITES: &str = r#"
+with input as (
+  select * from unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::float8[], $6::text[],
+                       $7::float8[], $8::float8[], $9::float8[], $10::text[])
+    with ordinality as row(id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at, roles, position)
+),
+taken as (
+  select distinct email from "user" where deleted_at is null and email in (select email from input)
+),
+inserted as (
+  insert into "invite" (id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)
+  select id, email, accepted, token, to_timestamp(expires_at / 1000), metadata::jsonb,
+         to_timestamp(created_at / 1000), to_timestamp(updated_at / 1000), to_timestamp(deleted_at / 1000)
+  from input where not exists (select 1 from taken) order by position
+  returning id
+),
+roles as (
+  insert into "medusa_invites_roles" (invite_id, roles)
+  select input.id, input.roles::jsonb from input join inserted on inserted.id = input.id
+  where input.roles is not null
+)
+select email from taken
+"#;
+
 async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
-  check_invites(connection, invites).await?;
-  let ids: Vec<&str> = invites.iter().map(|invite| invite.id.as_str()).collect();
-  let emails: Vec<&str> = invites.iter().map(|invite| invite.email.as_str()).collect();
-  let accepted: Vec<bool> = invites.iter().map(|invite| invite.accepted).collect();
-  let tokens: Vec<&str> = invites.iter().map(|invite| invite.token.as_str()).collect();
-  let expires_at: Vec<f64> = invites
-    .iter()
-    .map(|invite| invite.expires_at as f64)
-    .collect();
-  let metadata: Vec<Option<&str>> = invites
-    .iter()
-    .map(|invite| invite.metadata.as_deref())
-    .collect();
-  let created_at: Vec<f64> = invites
-    .iter()
-    .map(|invite| invite.created_at as f64)
-    .collect();
-  let updated_at: Vec<f64> = invites
-    .iter()
-    .map(|invite| invite.updated_at as f64)
-    .collect();
-  let deleted_at: Vec<Option<f64>> = invites
-    .iter()
-    .map(|invite| invite.deleted_at.map(|ms| ms as f64))
-    .collect();
+  fn column<'a, T>(invites: &'a [Invite], value: impl Fn(&'a Invite) -> T) -> Vec<T> {
+    invites.iter().map(value).collect()
+  }
   // Times travel as Unix milliseconds and become timestamptz in the database.
-  connection
-    .execute(
-      r#"insert into "invite" (id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)
-         select id, email, accepted, token, to_timestamp(expires_at / 1000), metadata::jsonb,
-                to_timestamp(created_at / 1000), to_timestamp(updated_at / 1000), to_timestamp(deleted_at / 1000)
-         from unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::float8[], $6::text[], $7::float8[], $8::float8[], $9::float8[])
-           as row(id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)"#,
+  let ids = column(invites, |invite| invite.id.as_str());
+  let emails = column(invites, |invite| invite.email.as_str());
+  let accepted = column(invites, |invite| invite.accepted);
+  let tokens = column(invites, |invite| invite.token.as_str());
+  let expires_at = column(invites, |invite| invite.expires_at as f64);
+  let metadata = column(invites, |invite| invite.metadata.as_deref());
+  let created_at = column(invites, |invite| invite.created_at as f64);
+  let updated_at = column(invites, |invite| invite.updated_at as f64);
+  let deleted_at = column(invites, |invite| invite.deleted_at.map(|ms| ms as f64));
+  let roles = column(invites, |invite| {
+    invite
+      .roles
+      .as_ref()
+      .map(|roles| serde_json::Value::from(roles.clone()).to_string())
+  });
+  let statement = prepared(connection, INSERT_INVITES).await?;
+  let taken = connection
+    .query(
+      &statement,
       &[
         &ids,
         &emails,
@@ -414,43 +407,45 @@ async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
         &created_at,
         &updated_at,
         &deleted_at,
+        &roles,
       ],
     )
     .await
-    .map_err(|error| {
-      unique_violation("Invite", &error)
-        .unwrap_or_else(|| database_error("cannot insert the invites", error))
+    .map_err(|error| match unique_violation("Invite", &error) {
+      Some((column, value, duplicate)) => {
+        let keys = invites
+          .iter()
+          .map(|invite| (invite.id.as_str(), invite.email.as_str()));
+        match offending_index(&column, &value, keys) {
+          Some(index) => duplicate.at(index),
+          None => duplicate,
+        }
+      }
+      None => database_error("cannot insert the invites", error),
     })?;
-  let with_roles: Vec<(&str, String)> = invites
-    .iter()
-    .filter_map(|invite| {
-      let roles = invite.roles.as_ref()?;
-      Some((
-        invite.id.as_str(),
-        serde_json::Value::from(roles.clone()).to_string(),
-      ))
-    })
-    .collect();
-  if !with_roles.is_empty() {
-    let role_ids: Vec<&str> = with_roles.iter().map(|(id, _)| *id).collect();
-    let role_json: Vec<&str> = with_roles.iter().map(|(_, roles)| roles.as_str()).collect();
-    connection
-      .execute(
-        r#"insert into "medusa_invites_roles" (invite_id, roles)
-           select invite_id, roles::jsonb from unnest($1::text[], $2::text[]) as row(invite_id, roles)"#,
-        &[&role_ids, &role_json],
-      )
-      .await
-      .map_err(|error| database_error("cannot insert the roles", error))?;
+  if taken.is_empty() {
+    return Ok(());
   }
-  Ok(())
+  // Medusa lists them in user-id order; input order is deterministic (spec §3).
+  let taken: HashSet<String> = taken.into_iter().map(|row| row.get(0)).collect();
+  let mut seen = HashSet::new();
+  let in_input_order: Vec<&str> = emails
+    .iter()
+    .copied()
+    .filter(|email| taken.contains(*email) && seen.insert(*email))
+    .collect();
+  Err(Error::invalid_data(existing_users_message(&in_input_order)))
 }
 
 async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
   let emails: Vec<&str> = users.iter().map(|user| user.email.as_str()).collect();
   let live: HashSet<String> = connection
     .query(
-      r#"select email from "user" where deleted_at is null and email = any($1)"#,
+      &prepared(
+        connection,
+        r#"select email from "user" where deleted_at is null and email = any($1)"#,
+      )
+      .await?,
       &[&emails],
     )
     .await
@@ -479,16 +474,16 @@ async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
   let metadata: Vec<Option<&str>> = users.iter().map(|user| user.metadata.as_deref()).collect();
   let created_at: Vec<f64> = users.iter().map(|user| user.created_at as f64).collect();
   connection
-    .execute(
-      r#"insert into "user" (id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at)
+    .execute(&prepared(connection, r#"insert into "user" (id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at)
          select id, first_name, last_name, email, avatar_url, metadata::jsonb, to_timestamp(created_at / 1000), to_timestamp(created_at / 1000)
          from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
-           as row(id, first_name, last_name, email, avatar_url, metadata, created_at)"#,
+           as row(id, first_name, last_name, email, avatar_url, metadata, created_at)"#).await?,
       &[&ids, &first, &last, &emails, &avatar, &metadata, &created_at],
     )
     .await
-    .map_err(|error| {
-      unique_violation("User", &error).unwrap_or_else(|| database_error("cannot insert the users", error))
+    .map_err(|error| match unique_violation("User", &error) {
+      Some((_, _, duplicate)) => duplicate,
+      None => database_error("cannot insert the users", error),
     })?;
   Ok(())
 }
@@ -497,7 +492,20 @@ async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
 impl Store for PostgresStore {
   async fn run(&self, work: Work, isolation: Option<IsolationLevel>) -> Result<Outcome> {
     let connection = self.connection().await?;
-    in_transaction(&connection, isolation, &work).await
+    match (&work, isolation) {
+      // One statement is atomic on its own: no begin/commit round trips.
+      (
+        Work::Invites {
+          invites,
+          replay: None,
+        },
+        None,
+      ) => {
+        insert_invites(&connection, invites).await?;
+        Ok(Outcome::Written)
+      }
+      _ => in_transaction(&connection, isolation, &work).await,
+    }
   }
 
   async fn begin(&self, isolation: Option<IsolationLevel>) -> Result<Box<dyn Transaction>> {
