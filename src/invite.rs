@@ -44,6 +44,16 @@ pub struct Invite {
   pub roles: Option<Vec<String>>,
 }
 
+impl Invite {
+  /// The roles as the JSON text both stores keep (`["admin"]`), or `None`.
+  pub fn roles_json(&self) -> Option<String> {
+    self
+      .roles
+      .as_ref()
+      .map(|roles| serde_json::Value::from(roles.clone()).to_string())
+  }
+}
+
 /// One validated `CreateUserDTO` (Medusa's user fields).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewUser {

@@ -387,12 +387,7 @@ async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
   let created_at = column(invites, |invite| invite.created_at as f64);
   let updated_at = column(invites, |invite| invite.updated_at as f64);
   let deleted_at = column(invites, |invite| invite.deleted_at.map(|ms| ms as f64));
-  let roles = column(invites, |invite| {
-    invite
-      .roles
-      .as_ref()
-      .map(|roles| serde_json::Value::from(roles.clone()).to_string())
-  });
+  let roles = column(invites, Invite::roles_json);
   let statement = prepared(connection, INSERT_INVITES).await?;
   let taken = connection
     .query(

@@ -337,12 +337,6 @@ fn duplicate(entity: &str, conflict: Conflict, id: &str, email: &str) -> Error {
   }
 }
 
-fn roles_json(roles: &Option<Vec<String>>) -> Option<String> {
-  roles
-    .as_ref()
-    .map(|roles| serde_json::Value::from(roles.clone()).to_string())
-}
-
 fn insert_invites(connection: &Connection, invites: &[Invite]) -> Result<()> {
   let emails: Vec<&str> = invites.iter().map(|invite| invite.email.as_str()).collect();
   let taken = live_user_emails(connection, &emails)?;
@@ -364,7 +358,7 @@ fn insert_invites(connection: &Connection, invites: &[Invite]) -> Result<()> {
       invite.created_at,
       invite.updated_at,
       invite.deleted_at,
-      roles_json(&invite.roles),
+      invite.roles_json(),
     ]);
     if let Err(error) = inserted {
       return Err(match conflict_of(&error) {
