@@ -122,8 +122,15 @@ export interface UserModuleOptions {
   jwt_verify_options?: Record<string, unknown>
   /** Token lifetime; wins over `jwt_options.expiresIn`. Default 86400 (seconds). */
   valid_duration?: number | string
-  /** `sqlite:<path>` or `:memory:`. Default `sqlite:.medusa-invites/invites.sqlite`. */
-  database?: string
+  /**
+   * `sqlite:<path>`, `:memory:`, `postgres://…`, `postgresql://…`, or Medusa's
+   * `{ clientUrl, schema }`. Default `sqlite:.medusa-invites/invites.sqlite`.
+   */
+  database?: string | { clientUrl: string; schema?: string }
+  /** PostgreSQL pool size, 1–1000 (default 10). */
+  databasePoolSize?: number
+  /** PostgreSQL connect timeout in milliseconds (default 5000). */
+  databaseConnectTimeoutMs?: number
   /** SQLite durability: `FULL` (default, survives power loss), `NORMAL` or `OFF`. */
   sqliteSynchronous?: "FULL" | "NORMAL" | "OFF" | "full" | "normal" | "off"
   /** How long an `idempotencyKey` replays its call, in seconds (default 86400); older records are deleted. */

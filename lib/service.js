@@ -10,7 +10,8 @@ const { NativeChannel, loadNative } = require("./native");
 /** Options the native side reads; the rest (eventBus) stays in JS. */
 const NATIVE_OPTIONS = [
   "jwt_secret", "jwt_public_key", "jwt_options", "jwt_verify_options", "valid_duration",
-  "database", "sqliteSynchronous", "idempotencyRetentionSeconds",
+  "database", "sqliteSynchronous", "idempotencyRetentionSeconds", "databasePoolSize",
+  "databaseConnectTimeoutMs",
 ];
 
 function invalidArgument(message) {
