@@ -1,13 +1,13 @@
 // Concurrency (issue 3 item 6): fifty concurrent createInvites calls on one module with
 // overlapping emails. Each email is invited at most once, every losing call is rejected with
 // §4's duplicate message (never SQLITE_BUSY or a driver error), nothing deadlocks, and the
-// rows read back by the sqlite3 shell match exactly what the winning calls returned.
+// rows read back by an independent reader (sqlite3 or psql) match exactly what the winning
+// calls returned.
 // The long version is bench/concurrency.js (`npm run stress`).
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
-import { execFileSync } from "node:child_process"
-import { MedusaError, type InviteDTO, type UserDTO } from ".."
-import { BACKEND, newModule, rows, count, type TestModule } from "./helpers"
+import { MedusaError, type Context, type InviteDTO, type UserDTO } from ".."
+import { BACKEND, execute, newModule, rows, count, rejection, type TestModule } from "./helpers"
 
 const POOL = 60
 const CALLS = 50
@@ -35,17 +35,17 @@ async function withModule(body: (m: TestModule) => Promise<void>): Promise<void>
 }
 
 /**
- * Logs every committed insert into invite and user, in commit order (the triggers run inside
- * the call's transaction, so a rolled-back batch leaves no log rows). The database must be
- * open (schema created) first.
+ * SQLite only: logs every committed insert into invite and user, in commit order (the triggers
+ * run inside the call's transaction, so a rolled-back batch leaves no log rows, and SQLite's one
+ * writer at a time makes insert order commit order). The database must be open first.
  */
 function installInsertLog(file: string): void {
-  execFileSync("sqlite3", [
+  execute(
     file,
     `create table test_insert_log (seq integer primary key autoincrement, kind text not null, email text not null);
      create trigger test_log_invite after insert on "invite" begin insert into test_insert_log (kind, email) values ('invite', new.email); end;
      create trigger test_log_user after insert on "user" begin insert into test_insert_log (kind, email) values ('user', new.email); end;`,
-  ])
+  )
 }
 
 function assertNoDuplicateEmails(file: string, table: string): void {
@@ -91,6 +91,97 @@ function assertFulfilledInvites(m: TestModule, batches: string[][], results: Pro
   return fulfilledRows
 }
 
+/**
+ * Fifty createInvites and ten createUsers calls at once on overlapping emails (after an opener
+ * of each); checks every outcome against the rows. With `logged` (SQLite), also checks the
+ * commit order from the insert log. `context` is passed to every call of the storm.
+ */
+async function mixedStorm(m: TestModule, logged: boolean, context?: Context): Promise<void> {
+  // Open the database, then (SQLite) log every committed insert in commit order.
+  await m.service.createInvites({ email: "opener@example.com" })
+  await m.service.createUsers({ email: "opener-user@example.com" })
+  m.bus.calls.length = 0
+  if (logged) installInsertLog(m.file)
+
+  const inviteBatchList = inviteBatches()
+  const userBatchList = userBatches()
+  type Pending = { kind: "invite"; k: number; promise: Promise<InviteDTO[]> } | { kind: "user"; k: number; promise: Promise<UserDTO[]> }
+  const pending: Pending[] = []
+  for (let k = 0; k < CALLS; k++) {
+    pending.push({ kind: "invite", k, promise: m.service.createInvites(inviteBatchList[k].map((email) => ({ email })), context) })
+    if (k % 5 === 2) {
+      const u = (k - 2) / 5
+      pending.push({ kind: "user", k: u, promise: m.service.createUsers(userBatchList[u].map((email) => ({ email })), context) })
+    }
+  }
+  const settled = await Promise.allSettled(pending.map((call) => call.promise as Promise<unknown>))
+
+  const inviteResults: PromiseSettledResult<InviteDTO[]>[] = []
+  const userResults: PromiseSettledResult<UserDTO[]>[] = []
+  pending.forEach((call, i) => {
+    if (call.kind === "invite") inviteResults[call.k] = settled[i] as PromiseSettledResult<InviteDTO[]>
+    else userResults[call.k] = settled[i] as PromiseSettledResult<UserDTO[]>
+  })
+
+  assertNoDuplicateEmails(m.file, "invite")
+  assertNoDuplicateEmails(m.file, "user")
+  const users = new Map(rows<{ id: string; email: string }>(m.file, 'select id, email from "user"').map((row) => [row.email, row.id]))
+  const invites = new Set(rows<{ email: string }>(m.file, 'select email from "invite"').map((row) => row.email))
+
+  // Invites: rows, counts, emits.
+  const inviteRows = assertFulfilledInvites(m, inviteBatchList, inviteResults)
+  assert.equal(count(m.file), 1 + inviteRows, "invite rows = opener + sum of fulfilled batch sizes")
+  assert.equal(m.bus.calls.length, inviteResults.filter((result) => result.status === "fulfilled").length)
+
+  // Users: rows and counts.
+  let userRows = 0
+  for (const [u, result] of userResults.entries()) {
+    if (result.status === "fulfilled") {
+      assert.deepEqual(result.value.map((user) => user.email), userBatchList[u])
+      for (const user of result.value) assert.equal(users.get(user.email), user.id, `user row of ${user.email}`)
+      userRows += result.value.length
+    } else {
+      const err = result.reason
+      assertCleanRejection(err)
+      const match = /^User with email: (.+), already exists\.$/.exec(err.message)
+      assert.ok(match && userBatchList[u].includes(match[1]), `user call ${u}: unexpected "${err.message}"`)
+      assert.ok(users.has(match[1]))
+    }
+  }
+  assert.equal(count(m.file, "user"), 1 + userRows, "user rows = opener + sum of fulfilled batch sizes")
+
+  // Losing invite calls: one of §4's messages (no caller ids here, so never the id message).
+  for (const [k, result] of inviteResults.entries()) {
+    if (result.status !== "rejected") continue
+    const err = result.reason
+    assertCleanRejection(err)
+    const batch = inviteBatchList[k]
+    const duplicate = duplicateInviteEmail(err.message, batch)
+    if (duplicate) {
+      assert.ok(invites.has(duplicate), `call ${k}: ${duplicate} is held by an invite`)
+      continue
+    }
+    const prefix = "User account for following email(s) already exist: "
+    assert.ok(err.message.startsWith(prefix), `call ${k}: "${err.message}" is not a §4 duplicate message`)
+    const listed = err.message.slice(prefix.length).split(", ")
+    assert.ok(listed.length >= 1)
+    assert.deepEqual(listed, batch.filter((email) => listed.includes(email)), `call ${k}: listed emails in input order, all from the batch`)
+    for (const email of listed) assert.ok(users.has(email), `call ${k}: ${email} is a user`)
+  }
+
+  // No invite was created for an email a user already had (commit order from the log).
+  if (!logged) return
+  const log = rows<{ seq: number; kind: string; email: string }>(m.file, "select seq, kind, email from test_insert_log order by seq")
+  assert.equal(log.filter((entry) => entry.kind === "invite").length, inviteRows)
+  assert.equal(log.filter((entry) => entry.kind === "user").length, userRows)
+  const userSince = new Map(log.filter((entry) => entry.kind === "user").map((entry) => [entry.email, entry.seq]))
+  for (const entry of log) {
+    if (entry.kind !== "invite") continue
+    const since = userSince.get(entry.email)
+    assert.ok(since === undefined || since > entry.seq, `invite for ${entry.email} created after the user existed`)
+  }
+}
+
 describe("fifty concurrent createInvites calls on one module", () => {
   test("overlapping emails: each email once, losers get the §4 duplicate message, rows match the winners", { timeout: 60_000 }, async () => {
     await withModule(async (m) => {
@@ -125,94 +216,61 @@ describe("fifty concurrent createInvites calls on one module", () => {
 
   test("the same with 10 concurrent createUsers calls on overlapping emails", { timeout: 60_000 }, async () => {
     await withModule(async (m) => {
-      // Open the database, then log every committed insert in commit order.
-      await m.service.createInvites({ email: "opener@example.com" })
-      await m.service.createUsers({ email: "opener-user@example.com" })
-      m.bus.calls.length = 0
-      // The log gives commit order on SQLite (one writer at a time); PostgreSQL assigns
-      // sequence values before commit, so there the order check is left out.
-      const logged = BACKEND === "sqlite"
-      if (logged) installInsertLog(m.file)
-
-      const inviteBatchList = inviteBatches()
-      const userBatchList = userBatches()
-      type Pending = { kind: "invite"; k: number; promise: Promise<InviteDTO[]> } | { kind: "user"; k: number; promise: Promise<UserDTO[]> }
-      const pending: Pending[] = []
-      for (let k = 0; k < CALLS; k++) {
-        pending.push({ kind: "invite", k, promise: m.service.createInvites(inviteBatchList[k].map((email) => ({ email }))) })
-        if (k % 5 === 2) {
-          const u = (k - 2) / 5
-          pending.push({ kind: "user", k: u, promise: m.service.createUsers(userBatchList[u].map((email) => ({ email }))) })
-        }
-      }
-      const settled = await Promise.allSettled(pending.map((call) => call.promise as Promise<unknown>))
-
-      const inviteResults: PromiseSettledResult<InviteDTO[]>[] = []
-      const userResults: PromiseSettledResult<UserDTO[]>[] = []
-      pending.forEach((call, i) => {
-        if (call.kind === "invite") inviteResults[call.k] = settled[i] as PromiseSettledResult<InviteDTO[]>
-        else userResults[call.k] = settled[i] as PromiseSettledResult<UserDTO[]>
-      })
-
-      assertNoDuplicateEmails(m.file, "invite")
-      assertNoDuplicateEmails(m.file, "user")
-      const users = new Map(rows<{ id: string; email: string }>(m.file, 'select id, email from "user"').map((row) => [row.email, row.id]))
-      const invites = new Set(rows<{ email: string }>(m.file, 'select email from "invite"').map((row) => row.email))
-
-      // Invites: rows, counts, emits.
-      const inviteRows = assertFulfilledInvites(m, inviteBatchList, inviteResults)
-      assert.equal(count(m.file), 1 + inviteRows, "invite rows = opener + sum of fulfilled batch sizes")
-      assert.equal(m.bus.calls.length, inviteResults.filter((result) => result.status === "fulfilled").length)
-
-      // Users: rows and counts.
-      let userRows = 0
-      for (const [u, result] of userResults.entries()) {
-        if (result.status === "fulfilled") {
-          assert.deepEqual(result.value.map((user) => user.email), userBatchList[u])
-          for (const user of result.value) assert.equal(users.get(user.email), user.id, `user row of ${user.email}`)
-          userRows += result.value.length
-        } else {
-          const err = result.reason
-          assertCleanRejection(err)
-          const match = /^User with email: (.+), already exists\.$/.exec(err.message)
-          assert.ok(match && userBatchList[u].includes(match[1]), `user call ${u}: unexpected "${err.message}"`)
-          assert.ok(users.has(match[1]))
-        }
-      }
-      assert.equal(count(m.file, "user"), 1 + userRows, "user rows = opener + sum of fulfilled batch sizes")
-
-      // Losing invite calls: one of §4's messages (no caller ids here, so never the id message).
-      for (const [k, result] of inviteResults.entries()) {
-        if (result.status !== "rejected") continue
-        const err = result.reason
-        assertCleanRejection(err)
-        const batch = inviteBatchList[k]
-        const duplicate = duplicateInviteEmail(err.message, batch)
-        if (duplicate) {
-          assert.ok(invites.has(duplicate), `call ${k}: ${duplicate} is held by an invite`)
-          continue
-        }
-        const prefix = "User account for following email(s) already exist: "
-        assert.ok(err.message.startsWith(prefix), `call ${k}: "${err.message}" is not a §4 duplicate message`)
-        const listed = err.message.slice(prefix.length).split(", ")
-        assert.ok(listed.length >= 1)
-        assert.deepEqual(listed, batch.filter((email) => listed.includes(email)), `call ${k}: listed emails in input order, all from the batch`)
-        for (const email of listed) assert.ok(users.has(email), `call ${k}: ${email} is a user`)
-      }
-
-      // No invite was created for an email a user already had (commit order from the log).
-      if (!logged) return
-      const log = rows<{ seq: number; kind: string; email: string }>(m.file, "select seq, kind, email from test_insert_log order by seq")
-      assert.equal(log.filter((entry) => entry.kind === "invite").length, inviteRows)
-      assert.equal(log.filter((entry) => entry.kind === "user").length, userRows)
-      const userSince = new Map(log.filter((entry) => entry.kind === "user").map((entry) => [entry.email, entry.seq]))
-      for (const entry of log) {
-        if (entry.kind !== "invite") continue
-        const since = userSince.get(entry.email)
-        assert.ok(since === undefined || since > entry.seq, `invite for ${entry.email} created after the user existed`)
-      }
+      await mixedStorm(m, false)
     })
   })
+
+  // Each call opens its own transaction at that level; a conflict must still end as one of
+  // §4's messages, never as the database's serialization failure.
+  test("the same with every call at isolationLevel SERIALIZABLE", { timeout: 60_000 }, async () => {
+    await withModule(async (m) => {
+      await mixedStorm(m, false, { isolationLevel: "SERIALIZABLE" })
+    })
+  })
+
+  test(
+    "SQLite: in commit order (insert log), no invite was created for an email a user already had",
+    {
+      timeout: 60_000,
+      skip:
+        BACKEND !== "sqlite" &&
+        "SQLite only: the log uses SQLite triggers, and SQLite's single writer makes insert order commit order; PostgreSQL commits calls concurrently (see the PostgreSQL counterpart)",
+    },
+    async () => {
+      await withModule(async (m) => {
+        await mixedStorm(m, true)
+      })
+    },
+  )
+
+  test(
+    "PostgreSQL: the existing-user check reads committed users: one still uncommitted in an open transaction neither blocks nor delays an invite; once committed it blocks",
+    {
+      skip:
+        BACKEND !== "postgres" &&
+        "PostgreSQL only: on SQLite the invite call waits for the open transaction (the write lock) and then sees the user",
+    },
+    async () => {
+      await withModule(async (m) => {
+        // READ COMMITTED, and no unique index shared between "user" and "invite": the call does
+        // not wait for the open transaction (README: other calls only wait where they touch the
+        // same unique keys), so it cannot see that transaction's user.
+        const tx = await m.service.begin()
+        const [user] = await m.service.createUsers([{ email: "pending-user@example.com" }], { transactionManager: tx })
+        const invite = await m.service.createInvites({ email: "pending-user@example.com" })
+        assert.equal(invite.email, "pending-user@example.com")
+        await tx.commit()
+        assert.deepEqual(rows(m.file, `select id, email from "user"`), [{ id: user.id, email: "pending-user@example.com" }])
+        assert.deepEqual(rows(m.file, `select id, email from "invite"`), [{ id: invite.id, email: "pending-user@example.com" }])
+        // A user committed before the call blocks it (here the user check wins over the invite duplicate).
+        const error = await rejection(m.service.createInvites([{ email: "free@example.com" }, { email: "pending-user@example.com" }]))
+        assert.ok(MedusaError.isMedusaError(error), `a MedusaError, got ${error?.stack ?? error}`)
+        assert.equal(error.type, "invalid_data")
+        assert.equal(error.message, "User account for following email(s) already exist: pending-user@example.com")
+        assert.equal(count(m.file), 1)
+      })
+    },
+  )
 
   test("the module keeps working after the storm: a fresh email invites, a taken one is refused", async () => {
     await withModule(async (m) => {

@@ -3,7 +3,7 @@
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
 import { MedusaError } from ".."
-import { count, rows, rejection, withModule, type TestModule } from "./helpers"
+import { count, execute, rows, rejection, sqlTime, withModule, type TestModule } from "./helpers"
 
 
 /** A MedusaError of type invalid_data with exactly `message`, and (when given) `index`. */
@@ -17,7 +17,7 @@ function assertInvalidData(error: any, message: string, index?: number): void {
   if (index !== undefined) assert.equal(error.index, index)
 }
 
-/** The invite table as the sqlite3 shell sees it, for before/after comparisons. */
+/** The invite table as an independent reader (sqlite3 or psql) sees it, for before/after comparisons. */
 function snapshot(file: string) {
   return rows(file, "select id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at from invite order by id")
 }
@@ -248,17 +248,66 @@ describe("against live users", () => {
     })
   })
 
-  test("a soft-deleted user does not block (deleted_at set through the sqlite3 shell: createUsers takes no deleted_at)", async () => {
+  test("a soft-deleted user does not block (deleted_at set by an independent client: createUsers takes no deleted_at)", async () => {
     await withModule(async (m) => {
       await seed(m)
       await m.service.createUsers([{ email: "gone@example.com" }, { email: "here@example.com" }])
-      rows(m.file, `update "user" set deleted_at = ${Date.now()} where email = 'gone@example.com'`)
+      execute(m.file, `update "user" set deleted_at = ${sqlTime(m.file)} where email = 'gone@example.com'`)
       assert.equal(rows(m.file, `select 1 as x from "user" where email = 'gone@example.com' and deleted_at is not null`).length, 1)
       const invite = await m.service.createInvites({ email: "gone@example.com" })
       assert.equal(invite.email, "gone@example.com")
       const error = await rejection(m.service.createInvites({ email: "here@example.com" }))
       assertInvalidData(error, "User account for following email(s) already exist: here@example.com")
       assert.equal(count(m.file), 2)
+    })
+  })
+})
+
+// The index names the first item that cannot be written, given the stored rows and the items
+// before it (as for invalid items: the first failing item wins).
+describe("which item a duplicate error names", () => {
+  test("an email held by a live invite and repeated in the batch: the first item with it", async () => {
+    await withModule(async (m) => {
+      await m.service.createInvites({ email: "live@example.com" })
+      const error = await rejection(
+        m.service.createInvites([{ email: "new@example.com" }, { email: "live@example.com" }, { email: "live@example.com" }]),
+      )
+      assertInvalidData(error, "Invite with email: live@example.com, already exists.", 1)
+      assert.equal(count(m.file), 1)
+    })
+  })
+
+  test("a stored id (live or soft-deleted invite) repeated in the batch: the first item with it", async () => {
+    await withModule(async (m) => {
+      await m.service.createInvites([
+        { id: "invite_live", email: "live@example.com" },
+        { id: "invite_soft", email: "soft@example.com", deleted_at: new Date("2024-01-01T00:00:00.000Z") },
+      ])
+      for (const id of ["invite_live", "invite_soft"]) {
+        const error = await rejection(
+          m.service.createInvites([
+            { id, email: "n1@example.com" },
+            { id, email: "n2@example.com" },
+          ]),
+        )
+        assertInvalidData(error, `Invite with id: ${id}, already exists.`, 0)
+      }
+      assert.equal(count(m.file), 2)
+    })
+  })
+
+  test("a soft-deleted item does not hold its email: the repeat is the second live item", async () => {
+    await withModule(async (m) => {
+      await seed(m)
+      const error = await rejection(
+        m.service.createInvites([
+          { email: "d@example.com", deleted_at: new Date("2024-01-01T00:00:00.000Z") },
+          { email: "d@example.com" },
+          { email: "d@example.com" },
+        ]),
+      )
+      assertInvalidData(error, "Invite with email: d@example.com, already exists.", 2)
+      assert.equal(count(m.file), 1)
     })
   })
 })

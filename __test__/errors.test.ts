@@ -4,11 +4,11 @@
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
 import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync, readdirSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { readdirSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
 import { inspect, format } from "node:util"
 import { UserModuleService, MedusaError, createInvites } from ".."
-import { newModule, count, rejection, SECRET, tempDir, type TestModule } from "./helpers"
+import { BACKEND, newModule, count, freshDatabase, freshDatabaseUrl, hasTable, rejection, SECRET, tableCounts, tempDir, type TestModule } from "./helpers"
 
 const BASE_KEYS = ["__isMedusaError", "type", "code", "message", "date"]
 const MODULE_ROOT = join(__dirname, "..")
@@ -66,9 +66,9 @@ function assertMedusaError(value: unknown, expected: Expected): void {
   }
 }
 
-/** Invites in the file; 0 when the store was never opened (no file). */
+/** Rows of `table`; 0 when the store was never opened (no SQLite file, no PostgreSQL table). */
 function stored(file: string, table = "invite"): number {
-  return existsSync(file) ? count(file, table) : 0
+  return tableCounts(file, [table])[table]
 }
 
 /**
@@ -77,8 +77,7 @@ function stored(file: string, table = "invite"): number {
  * `m` (invites and users unchanged) and nothing was emitted.
  */
 async function expectRejection(call: () => unknown, expected: Expected, m?: TestModule): Promise<any> {
-  const invitesBefore = m ? stored(m.file) : 0
-  const usersBefore = m ? stored(m.file, "user") : 0
+  const before = m ? tableCounts(m.file, ["invite", "user"]) : undefined
   const emitsBefore = m ? m.bus.calls.length : 0
   let returned: unknown
   try {
@@ -90,8 +89,9 @@ async function expectRejection(call: () => unknown, expected: Expected, m?: Test
   const err = await rejection(returned)
   assertMedusaError(err, expected)
   if (m) {
-    assert.equal(stored(m.file), invitesBefore, "no invite may be written")
-    assert.equal(stored(m.file, "user"), usersBefore, "no user may be written")
+    const after = tableCounts(m.file, ["invite", "user"])
+    assert.equal(after.invite, before!.invite, "no invite may be written")
+    assert.equal(after.user, before!.user, "no user may be written")
     assert.equal(m.bus.calls.length, emitsBefore, "nothing may be emitted")
   }
   return err
@@ -101,7 +101,7 @@ async function expectRejection(call: () => unknown, expected: Expected, m?: Test
 async function seededModule(options: Parameters<typeof newModule>[0] = {}): Promise<TestModule> {
   const m = newModule(options)
   await m.service.createInvites({ email: "seed@example.com" })
-  assert.equal(count(m.file), 1)
+  assert.equal(stored(m.file), 1)
   m.bus.calls.length = 0
   return m
 }
@@ -562,28 +562,30 @@ describe("no jwt_secret", () => {
   ]
   for (const [name, options] of cases) {
     test(`the constructor throws synchronously: jwt_secret ${name}`, () => {
-      const file = join(tempDir(), "never.sqlite")
+      const { target, database } = freshDatabase()
       assert.throws(
-        () => new UserModuleService({ database: `sqlite:${file}`, ...options } as any),
+        () => new UserModuleService({ database, ...options } as any),
         (err: any) => {
           assertMedusaError(err, { type: "invalid_data", message: MISSING_SECRET })
           return true
         },
       )
-      assert.equal(existsSync(file), false, "nothing is created")
+      if (BACKEND === "sqlite") assert.deepEqual(readdirSync(dirname(target)), [], "nothing is created")
+      assert.equal(hasTable(target, "invite"), false, "nothing is created")
     })
   }
 
   test("top-level createInvites with JWT_SECRET unset rejects (in process)", async () => {
     const saved = { secret: process.env.JWT_SECRET, database: process.env.MEDUSA_INVITES_DATABASE_URL }
-    const dir = tempDir()
+    const { target, url } = freshDatabaseUrl()
     delete process.env.JWT_SECRET
-    process.env.MEDUSA_INVITES_DATABASE_URL = `sqlite:${join(dir, "default.sqlite")}`
+    process.env.MEDUSA_INVITES_DATABASE_URL = url
     try {
       await expectRejection(() => createInvites({ email: "env@example.com" }), { type: "invalid_data", message: MISSING_SECRET })
       process.env.JWT_SECRET = ""
       await expectRejection(() => createInvites([{ email: "env@example.com" }]), { type: "invalid_data", message: MISSING_SECRET })
-      assert.deepEqual(readdirSync(dir), [], "nothing is created")
+      if (BACKEND === "sqlite") assert.deepEqual(readdirSync(dirname(target)), [], "nothing is created")
+      assert.equal(hasTable(target, "invite"), false, "nothing is created")
     } finally {
       if (saved.secret === undefined) delete process.env.JWT_SECRET
       else process.env.JWT_SECRET = saved.secret
@@ -592,10 +594,13 @@ describe("no jwt_secret", () => {
     }
   })
 
-  // A fresh process, so no default module can have been created before.
+  // A fresh process, so no default module can have been created before. On SQLite it runs with
+  // no MEDUSA_INVITES_DATABASE_URL (the embedded default store, in cwd); on PostgreSQL with the
+  // URL of a fresh schema, where no table may appear either.
   for (const [name, value] of [["unset", undefined], ["empty", ""]] as const) {
     test(`top-level createInvites with JWT_SECRET ${name} rejects (child process)`, () => {
       const cwd = tempDir()
+      const postgres = BACKEND === "postgres" ? freshDatabaseUrl() : undefined
       const script = `
         const mod = require(${JSON.stringify(MODULE_ROOT)});
         const out = {};
@@ -615,6 +620,7 @@ describe("no jwt_secret", () => {
       const env: Record<string, string | undefined> = { ...process.env }
       delete env.JWT_SECRET
       delete env.MEDUSA_INVITES_DATABASE_URL
+      if (postgres) env.MEDUSA_INVITES_DATABASE_URL = postgres.url
       if (value !== undefined) env.JWT_SECRET = value
       const stdout = execFileSync(process.execPath, ["-e", script], { cwd, env, encoding: "utf8" })
       assert.deepEqual(JSON.parse(stdout), {
@@ -631,6 +637,7 @@ describe("no jwt_secret", () => {
         dateIsDate: true,
       })
       assert.deepEqual(readdirSync(cwd), [], "the default database is not created")
+      if (postgres) assert.equal(hasTable(postgres.target, "invite"), false, "no table is created in PostgreSQL")
     })
   }
 })
@@ -645,9 +652,9 @@ const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/
 /** Every error-producing call of this file, against a module whose secret is LEAK_SECRET. */
 function provocations(m: TestModule): [string, () => unknown][] {
   const svc = m.service as any
-  const file = m.file
+  const database = m.database
   const optionModule = (options: Record<string, unknown>) => async () => {
-    const other = new UserModuleService({ jwt_secret: LEAK_SECRET, database: `sqlite:${file}`, ...options } as any)
+    const other = new UserModuleService({ jwt_secret: LEAK_SECRET, database, ...options } as any)
     try {
       return await other.createInvites([{ email: "opt1@example.com" }, { email: "opt2@example.com" }])
     } finally {
@@ -683,7 +690,7 @@ function provocations(m: TestModule): [string, () => unknown][] {
     [
       "HS256 with a PEM-looking secret",
       async () => {
-        const other = new UserModuleService({ jwt_secret: FAKE_PEM, database: `sqlite:${file}` })
+        const other = new UserModuleService({ jwt_secret: FAKE_PEM, database })
         try {
           return await other.createInvites({ email: "pem@example.com" })
         } finally {
@@ -694,7 +701,7 @@ function provocations(m: TestModule): [string, () => unknown][] {
     [
       "RS256 with a broken PEM",
       async () => {
-        const other = new UserModuleService({ jwt_secret: FAKE_PEM, database: `sqlite:${file}`, jwt_options: { algorithm: "RS256" } })
+        const other = new UserModuleService({ jwt_secret: FAKE_PEM, database, jwt_options: { algorithm: "RS256" } })
         try {
           return await other.createInvites({ email: "pem@example.com" })
         } finally {
@@ -708,7 +715,7 @@ function provocations(m: TestModule): [string, () => unknown][] {
     ],
     [
       "constructor with jwt_options not an object",
-      async () => new UserModuleService({ jwt_secret: LEAK_SECRET, database: `sqlite:${file}`, jwt_options: "x" } as any),
+      async () => new UserModuleService({ jwt_secret: LEAK_SECRET, database, jwt_options: "x" } as any),
     ],
     ["isolationLevel snapshot", () => svc.createInvites({ email: "c@example.com" }, { isolationLevel: "snapshot" })],
     ["eventGroupId 5", () => svc.createInvites({ email: "c@example.com" }, { eventGroupId: 5 })],
@@ -810,12 +817,13 @@ describe("no secret and no token in errors or output", () => {
   test("a failing process prints nothing at all on stdout/stderr, native side included", () => {
     const dir = tempDir()
     const scriptFile = join(dir, "leak.js")
+    const { database } = freshDatabase()
     writeFileSync(
       scriptFile,
       `
       const { UserModuleService } = require(${JSON.stringify(MODULE_ROOT)});
       const secret = ${JSON.stringify(LEAK_SECRET)};
-      const database = "sqlite:" + ${JSON.stringify(join(dir, "leak.sqlite"))};
+      const database = ${JSON.stringify(database)};
       (async () => {
         const m = new UserModuleService({ jwt_secret: secret, database });
         const issued = await m.createInvites([{ id: "invite_LEAK", email: "leak1@example.com" }, { email: "leak2@example.com" }]);

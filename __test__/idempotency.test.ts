@@ -6,7 +6,7 @@
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
 import { MedusaError, UserModuleService, type CreateInviteDTO, type InviteDTO, type UserModuleOptions } from ".."
-import { newModule, rows, count, rejection, RecordingBus, SECRET, type TestModule } from "./helpers"
+import { newModule, rows, count, freshDatabase, rejection, RecordingBus, SECRET, type TestModule } from "./helpers"
 
 const IDEMPOTENCY = "medusa_invites_idempotency"
 const DTO_KEYS = ["id", "email", "accepted", "token", "expires_at", "metadata", "created_at", "updated_at", "deleted_at", "roles"]
@@ -352,7 +352,7 @@ describe("retention (idempotencyRetentionSeconds)", { concurrency: true }, () =>
   for (const [label, value] of [["-1", -1], ['"x"', "x"], ["-0.5", -0.5], ["true", true], ["{}", {}], ['"60"', "60"]] as const) {
     test(`idempotencyRetentionSeconds ${label}: the constructor throws invalid_argument`, () => {
       assert.throws(
-        () => new UserModuleService({ jwt_secret: SECRET, database: ":memory:", idempotencyRetentionSeconds: value as never }),
+        () => new UserModuleService({ jwt_secret: SECRET, database: freshDatabase().database, idempotencyRetentionSeconds: value as never }),
         (err: any) => {
           assert.ok(MedusaError.isMedusaError(err))
           assert.equal(err.type, "invalid_argument")
@@ -365,7 +365,7 @@ describe("retention (idempotencyRetentionSeconds)", { concurrency: true }, () =>
 
   test("idempotencyRetentionSeconds 0, 1.5 and 86400 are accepted", async () => {
     for (const value of [0, 1.5, 86_400]) {
-      const service = new UserModuleService({ jwt_secret: SECRET, database: ":memory:", idempotencyRetentionSeconds: value })
+      const service = new UserModuleService({ jwt_secret: SECRET, database: freshDatabase().database, idempotencyRetentionSeconds: value })
       const invite = await service.createInvites({ email: "ok@example.com" }, { idempotencyKey: "k" })
       assert.equal(invite.email, "ok@example.com")
       await service.close()

@@ -4,11 +4,9 @@
 // fit in one call.
 import { test, describe, before, after } from "node:test"
 import assert from "node:assert/strict"
-import { existsSync } from "node:fs"
-import { join } from "node:path"
 import { inspect } from "node:util"
 import { UserModuleService, MedusaError, createInvites, configure } from ".."
-import { newModule, count, rows, rejection, SECRET, tempDir, type TestModule } from "./helpers"
+import { newModule, count, freshDatabase, hasTable, rows, rejection, SECRET, tableCounts, type TestModule } from "./helpers"
 
 const BASE_KEYS = ["__isMedusaError", "type", "code", "message", "date"]
 const MEDUSA_TYPES = new Set<string>(Object.values(MedusaError.Types))
@@ -224,6 +222,9 @@ const VALID_CONTEXTS: { name: string; make: () => unknown }[] = [
   { name: "__type MedusaContext", make: () => ({ __type: "MedusaContext", eventGroupId: "grp" }) },
 ]
 
+/** Invites stored at `file` (one quick round trip: these checks run around every call). */
+const stored = (file: string): number => tableCounts(file, ["invite"]).invite
+
 interface Door {
   name: string
   call: (data: unknown, context?: unknown) => unknown
@@ -252,12 +253,13 @@ const DOORS: Door[] = [
 
 before(async () => {
   classModule = newModule()
-  topFile = join(tempDir(), "top-level.sqlite")
-  topModule = configure({ jwt_secret: SECRET, database: `sqlite:${topFile}` })
-  // Open both stores so "nothing written" is measured against an existing file.
+  const top = freshDatabase()
+  topFile = top.target
+  topModule = configure({ jwt_secret: SECRET, database: top.database })
+  // Open both stores so "nothing written" is measured against an existing table.
   for (const door of DOORS) {
     await door.call({ email: freshEmail(`warm-${door.name.replace(/\W/g, "")}`) })
-    assert.ok(existsSync(door.file()))
+    assert.ok(hasTable(door.file(), "invite"), `${door.name}: the invite table exists after a first call`)
   }
 })
 
@@ -284,7 +286,7 @@ function assertMedusaShaped(value: unknown, label: string): void {
 
 /** Calls the door without awaiting; it must return a Promise that rejects MedusaError-shaped. */
 async function expectShapedRejection(door: Door, label: string, data: unknown, context?: unknown): Promise<any> {
-  const before = count(door.file())
+  const before = stored(door.file())
   const emitsBefore = door.emits()
   let returned: unknown
   try {
@@ -295,20 +297,20 @@ async function expectShapedRejection(door: Door, label: string, data: unknown, c
   assert.ok(returned instanceof Promise, `${label}: did not return a Promise`)
   const err = await rejection(returned)
   assertMedusaShaped(err, label)
-  assert.equal(count(door.file()), before, `${label}: wrote an invite`)
+  assert.equal(stored(door.file()), before, `${label}: wrote an invite`)
   assert.equal(door.emits(), emitsBefore, `${label}: emitted`)
   return err
 }
 
 /** A valid single-invite call must resolve and write exactly one invite. */
 async function expectSuccess(door: Door, label: string, context: unknown): Promise<void> {
-  const before = count(door.file())
+  const before = stored(door.file())
   const email = freshEmail("ok")
   const returned = door.call({ email }, context)
   assert.ok(returned instanceof Promise, `${label}: did not return a Promise`)
   const invite: any = await returned
   assert.equal(invite.email, email)
-  assert.equal(count(door.file()), before + 1)
+  assert.equal(stored(door.file()), before + 1)
 }
 
 for (const door of DOORS) {
@@ -331,7 +333,7 @@ for (const door of DOORS) {
           await expectSuccess(door, label, context)
         } else {
           // Either outcome is acceptable, but it must be one of the two, cleanly.
-          const before = count(door.file())
+          const before = stored(door.file())
           let returned: unknown
           try {
             returned = door.call({ email: freshEmail("either") }, context)
@@ -347,7 +349,7 @@ for (const door of DOORS) {
             assertMedusaShaped(error, label)
             outcome = "rejected"
           }
-          assert.equal(count(door.file()), before + (outcome === "resolved" ? 1 : 0))
+          assert.equal(stored(door.file()), before + (outcome === "resolved" ? 1 : 0))
         }
       })
     }
@@ -373,7 +375,7 @@ for (const door of DOORS) {
       const getter = { get email() { return "getter-" + "ok@example.com" } }
       const batch = Object.freeze([frozen, sealed, nullProto, instance, getter])
       const snapshot = JSON.stringify([frozen, sealed, { ...nullProto }, { ...instance }])
-      const before = count(door.file())
+      const before = stored(door.file())
       const invites: any[] = await (door.call(batch) as Promise<any[]>)
       assert.deepEqual(
         invites.map((invite) => invite.email),
@@ -383,7 +385,7 @@ for (const door of DOORS) {
       assert.deepEqual(invites[0].roles, ["admin"])
       assert.equal(invites[1].accepted, true)
       assert.equal(JSON.stringify([frozen, sealed, { ...nullProto }, { ...instance }]), snapshot)
-      assert.equal(count(door.file()), before + 5)
+      assert.equal(stored(door.file()), before + 5)
     })
 
     test("a 1,000-deep metadata object succeeds and round-trips", { timeout: 60_000 }, async () => {
@@ -457,10 +459,10 @@ describe("100,000 invites in one call", () => {
   })
 
   test("through the top-level createInvites", { timeout: 300_000 }, async () => {
-    const file = join(tempDir(), "bulk.sqlite")
-    const bulk = configure({ jwt_secret: SECRET, database: `sqlite:${file}` })
+    const { target, database } = freshDatabase()
+    const bulk = configure({ jwt_secret: SECRET, database })
     try {
-      check(await createInvites(batch()), file)
+      check(await createInvites(batch()), target)
     } finally {
       await bulk.close()
     }

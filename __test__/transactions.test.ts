@@ -2,11 +2,12 @@
 // begin()/transaction(), commit and rollback, ended and foreign handles, isolationLevel,
 // enableNestedTransactions (savepoints, or a poisoned transaction without the flag), held
 // events and aggregators, the type rules of every context field, a context that is never
-// written, and plain calls waiting for an open transaction on SQLite.
+// written, and plain calls beside an open transaction: on SQLite they wait for it (one writer);
+// on PostgreSQL they run beside it and wait only where they collide with its uncommitted rows.
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
 import { MedusaError, type Context, type EventMessage, type InviteDTO, type InviteTransaction } from ".."
-import { withModule, newModule, rows, count, rejection, RecordingBus, MedusaLikeAggregator } from "./helpers"
+import { BACKEND, withModule, newModule, rows, count, rejection, RecordingBus, MedusaLikeAggregator } from "./helpers"
 
 const CREATED = "user.invite.created"
 const TOKEN_GENERATED = "user.user.invite.token_generated"
@@ -27,7 +28,7 @@ const DTO_KEYS = ["id", "email", "accepted", "token", "expires_at", "metadata", 
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Emails of the stored invites, sorted, read by the sqlite3 shell (an independent reader). */
+/** Emails of the stored invites, sorted, read by an independent reader (sqlite3 or psql). */
 function storedEmails(file: string): string[] {
   return rows<{ email: string }>(file, `select email from "invite" order by email`).map((row) => row.email)
 }
@@ -93,7 +94,7 @@ function assertFullDto(dto: InviteDTO, email: string): void {
   assert.equal(dto.deleted_at, null)
 }
 
-/** A bus that also records how many invites the sqlite3 shell sees at each emit. */
+/** A bus that also records how many invites an independent reader sees at each emit. */
 class CommitCheckingBus extends RecordingBus {
   file = ""
   visibleAtEmit: number[] = []
@@ -172,7 +173,7 @@ describe("commit", () => {
       assertFullDto(second[0], "b@example.com")
       assertFullDto(second[1], "c@example.com")
       const third = await m.service.createInvites([{ email: "d@example.com" }], { transactionManager: tx })
-      assert.equal(count(m.file), 0, "the sqlite3 shell sees nothing before commit")
+      assert.equal(count(m.file), 0, "an independent reader sees nothing before commit")
       assert.equal(m.bus.calls.length, 0, "no event before commit")
       await tx.commit()
       assert.equal(tx.state, "committed")
@@ -187,7 +188,7 @@ describe("commit", () => {
     })
   })
 
-  test("events are delivered only after the commit: at every emit the sqlite3 shell already sees all rows", async () => {
+  test("events are delivered only after the commit: at every emit an independent reader already sees all rows", async () => {
     const bus = new CommitCheckingBus()
     await withModule(
       async (m) => {
@@ -1143,8 +1144,15 @@ describe("the caller's context is never written", () => {
   })
 })
 
-describe("SQLite: plain calls wait for an open transaction", () => {
-  test("a plain call started while a transaction is open resolves after commit; a duplicate of the transaction's email is then rejected", async () => {
+const SQLITE_ONLY_WAIT =
+  BACKEND !== "sqlite" &&
+  "SQLite only: the module's write lock makes every call wait for an open transaction; PostgreSQL runs calls beside it (see the PostgreSQL counterpart)"
+const POSTGRES_ONLY_WAIT =
+  BACKEND !== "postgres" &&
+  "PostgreSQL only: a transaction is one pooled connection and other calls run beside it (SQLite: see the write-lock counterpart)"
+
+describe("plain calls and a second begin() beside an open transaction", () => {
+  test("SQLite: a plain call started while a transaction is open resolves after commit; a duplicate of the transaction's email is then rejected", { skip: SQLITE_ONLY_WAIT }, async () => {
     await withModule(async (m) => {
       const tx = await m.service.begin()
       const inTx = await m.service.createInvites([{ email: "held@example.com" }], { transactionManager: tx })
@@ -1170,6 +1178,42 @@ describe("SQLite: plain calls wait for an open transaction", () => {
     })
   })
 
+  test("PostgreSQL: a plain call beside an open transaction runs at once; one colliding with the transaction's uncommitted email or id waits for it and is then rejected", { skip: POSTGRES_ONLY_WAIT }, async () => {
+    await withModule(async (m) => {
+      const tx = await m.service.begin()
+      const inTx = await m.service.createInvites([{ id: "invite_in_tx", email: "held@example.com" }], { transactionManager: tx })
+      // Another email and another id: nothing to wait for. Committed and announced at once.
+      const other = await m.service.createInvites([{ email: "other@example.com" }])
+      assert.deepEqual(storedEmails(m.file), ["other@example.com"], "the plain call is committed; the transaction's row is not visible")
+      assert.equal(m.bus.calls.length, 1)
+      assert.deepEqual(m.bus.calls[0].messages, expectedMessages([other[0].id]))
+      // The transaction's uncommitted email, and its uncommitted id: both wait on a unique index.
+      let settledCount = 0
+      const track = <T,>(promise: Promise<T>) =>
+        settle(promise).then((outcome) => {
+          settledCount++
+          return outcome
+        })
+      const sameEmail = track(m.service.createInvites({ email: "held@example.com" }))
+      const sameId = track(m.service.createInvites({ id: "invite_in_tx", email: "free@example.com" }))
+      await delay(200)
+      assert.equal(settledCount, 0, "calls colliding with the transaction's uncommitted row wait while it is open")
+      assert.deepEqual(storedEmails(m.file), ["other@example.com"])
+      await tx.commit()
+      const emailOutcome = await sameEmail
+      assert.equal(emailOutcome.ok, false, "the duplicate of the committed email is rejected")
+      if (!emailOutcome.ok) assertMedusaError(emailOutcome.error, "invalid_data", "Invite with email: held@example.com, already exists.")
+      const idOutcome = await sameId
+      assert.equal(idOutcome.ok, false, "the duplicate of the committed id is rejected")
+      if (!idOutcome.ok) assertMedusaError(idOutcome.error, "invalid_data", "Invite with id: invite_in_tx, already exists.")
+      assert.deepEqual(storedEmails(m.file), ["held@example.com", "other@example.com"])
+      assert.equal(m.bus.calls.length, 2)
+      assert.deepEqual(m.bus.calls[1].messages, expectedMessages([inTx[0].id]))
+    })
+  })
+
+  // On SQLite every plain call waits for the transaction; on PostgreSQL this one waits because
+  // it collides on the unique email index with the transaction's uncommitted row.
   test("a plain call waiting on a transaction that rolls back then writes the email the transaction had taken", async () => {
     await withModule(async (m) => {
       const tx = await m.service.begin()
@@ -1190,7 +1234,7 @@ describe("SQLite: plain calls wait for an open transaction", () => {
     })
   })
 
-  test("a second begin() waits for the first transaction to end", async () => {
+  test("SQLite: a second begin() waits for the first transaction to end", { skip: SQLITE_ONLY_WAIT }, async () => {
     await withModule(async (m) => {
       const first = await m.service.begin()
       await m.service.createInvites({ email: "one@example.com" }, { transactionManager: first })
@@ -1213,13 +1257,48 @@ describe("SQLite: plain calls wait for an open transaction", () => {
     })
   })
 
+  test("PostgreSQL: a second begin() opens at once; its write of the first transaction's uncommitted email waits for it, then fails in its savepoint", { skip: POSTGRES_ONLY_WAIT }, async () => {
+    await withModule(async (m) => {
+      const first = await m.service.begin()
+      const one = await m.service.createInvites({ email: "one@example.com" }, { transactionManager: first })
+      const tx2 = await m.service.begin()
+      assert.equal(tx2.state, "open")
+      assert.equal(first.state, "open")
+      const two = await m.service.createInvites({ email: "two@example.com" }, { transactionManager: tx2 })
+      let settled = false
+      const dup = settle(
+        m.service.createInvites({ email: "one@example.com" }, { transactionManager: tx2, enableNestedTransactions: true }),
+      ).then((outcome) => {
+        settled = true
+        return outcome
+      })
+      await delay(150)
+      assert.equal(settled, false, "the second transaction's write of the same email waits for the first")
+      assert.equal(count(m.file), 0, "neither transaction is visible yet")
+      await first.commit()
+      const outcome = await dup
+      assert.equal(outcome.ok, false)
+      if (!outcome.ok) assertMedusaError(outcome.error, "invalid_data", "Invite with email: one@example.com, already exists.")
+      assert.equal(tx2.state, "open", "the savepoint kept the second transaction usable")
+      await tx2.commit()
+      assert.deepEqual(storedEmails(m.file), ["one@example.com", "two@example.com"])
+      assertEmits(m.bus, [[one], [two]])
+    })
+  })
+
+  // On PostgreSQL the waiting call collides with the poisoned transaction's uncommitted row.
   test("a poisoned transaction's failed commit releases the lock for waiting plain calls", async () => {
     await withModule(async (m) => {
       const tx = await m.service.begin()
       await m.service.createInvites({ email: "p@example.com" }, { transactionManager: tx })
       await rejection(m.service.createInvites({ email: "p@example.com" }, { transactionManager: tx }))
-      const waiting = settle(m.service.createInvites({ email: "p@example.com" }))
+      let settled = false
+      const waiting = settle(m.service.createInvites({ email: "p@example.com" })).then((outcome) => {
+        settled = true
+        return outcome
+      })
       await delay(100)
+      assert.equal(settled, false, "the plain call waits while the poisoned transaction is open")
       assertMedusaError(await rejection(tx.commit()), "unexpected_state", TRANSACTION_FAILED)
       const outcome = await waiting
       assert.ok(outcome.ok, `resolves after the failed commit: ${!outcome.ok && outcome.error?.message}`)

@@ -37,6 +37,10 @@ pub struct Error {
   pub message: String,
   #[serde(skip_serializing_if = "Option::is_none")]
   pub index: Option<usize>,
+  /// The database gave up for a reason that a retry of the whole transaction can cure
+  /// (a serialization failure, a deadlock). Not part of what callers see.
+  #[serde(skip)]
+  pub transient: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -47,6 +51,7 @@ impl Error {
       kind,
       message: message.into(),
       index: None,
+      transient: false,
     }
   }
 

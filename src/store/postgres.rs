@@ -79,7 +79,13 @@ fn describe(config: &tokio_postgres::Config) -> String {
 /// A driver error as a `database_error` that names what failed, with its causes (e.g.
 /// "Connection refused"). tokio-postgres messages carry server messages and SQLSTATEs, never
 /// connection secrets.
-fn database_error(what: &str, error: impl std::error::Error) -> Error {
+fn database_error(what: &str, error: impl std::error::Error + 'static) -> Error {
+  let transient = (&error as &(dyn std::error::Error + 'static))
+    .downcast_ref::<tokio_postgres::Error>()
+    .and_then(tokio_postgres::Error::code)
+    .is_some_and(|code| {
+      code == &SqlState::T_R_SERIALIZATION_FAILURE || code == &SqlState::T_R_DEADLOCK_DETECTED
+    });
   let mut message = format!("PostgreSQL: {what}: {error}");
   let mut cause = error.source();
   while let Some(inner) = cause {
@@ -90,8 +96,13 @@ fn database_error(what: &str, error: impl std::error::Error) -> Error {
     }
     cause = inner.source();
   }
-  Error::database(message)
+  let mut error = Error::database(message);
+  error.transient = transient;
+  error
 }
+
+/// How often a call that opened its own transaction is run again after a transient failure.
+const ATTEMPTS: usize = 5;
 
 fn quote_identifier(name: &str) -> String {
   format!("\"{}\"", name.replace('"', "\"\""))
@@ -324,31 +335,74 @@ fn unique_violation(
   ))
 }
 
-/// The item a duplicate `value` of `column` points at: its second occurrence when the batch
-/// repeats it, otherwise its only one.
+/// The item a duplicate `value` of `column` points at, when a concurrent transaction won
+/// the race: its first occurrence in the batch.
 fn offending_index<'a>(
   column: &str,
   value: &str,
-  keys: impl Iterator<Item = (&'a str, &'a str)>,
+  mut keys: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Option<usize> {
-  let mut first = None;
-  for (index, (id, email)) in keys.enumerate() {
-    let key = if column == "id" { id } else { email };
-    if key == value {
-      if first.is_some() {
-        return Some(index);
-      }
-      first = Some(index);
+  keys.position(|(id, email)| {
+    if column == "id" {
+      id == value
+    } else {
+      email == value
+    }
+  })
+}
+
+/// Does the batch repeat an id, or an email among its live items? Then it fails whatever the
+/// database holds, and the statement below only checks.
+fn repeats_itself(invites: &[Invite]) -> bool {
+  let mut ids = HashSet::new();
+  let mut emails = HashSet::new();
+  invites.iter().any(|invite| {
+    !ids.insert(invite.id.as_str())
+      || (invite.deleted_at.is_none() && !emails.insert(invite.email.as_str()))
+  })
+}
+
+/// The first item that cannot be inserted, in input order, as the SQLite store reports it
+/// (its row-by-row insert meets the email index before the primary key): a live item whose
+/// email a live invite or an earlier live item holds, or an item whose id an invite (live or
+/// soft-deleted) or an earlier item has.
+fn first_conflict(
+  invites: &[Invite],
+  known_ids: &HashSet<String>,
+  live_emails: &HashSet<String>,
+) -> Option<Error> {
+  let mut seen_ids = HashSet::new();
+  let mut seen_emails = HashSet::new();
+  for (index, invite) in invites.iter().enumerate() {
+    let live = invite.deleted_at.is_none();
+    if live && (live_emails.contains(&invite.email) || seen_emails.contains(invite.email.as_str()))
+    {
+      return Some(
+        Error::invalid_data(format!(
+          "Invite with email: {}, already exists.",
+          invite.email
+        ))
+        .at(index),
+      );
+    }
+    if known_ids.contains(&invite.id) || seen_ids.contains(invite.id.as_str()) {
+      return Some(
+        Error::invalid_data(format!("Invite with id: {}, already exists.", invite.id)).at(index),
+      );
+    }
+    seen_ids.insert(invite.id.as_str());
+    if live {
+      seen_emails.insert(invite.email.as_str());
     }
   }
-  first
+  None
 }
 
 /// Inserts a batch with one statement, so a call outside a caller transaction is a single
-/// round trip (atomic on its own): the rows come in as `UNNEST` arrays, a guard refuses the
-/// whole batch when live users hold any of its emails (their emails come back), the roles
-/// go to our table in the same statement, and the unique indexes decide duplicate emails
-/// (live invites, or twice in the batch) and ids.
+/// round trip (atomic on its own): the rows come in as `UNNEST` arrays; the statement reads
+/// the live users holding the batch's emails, the invites holding its ids and the live
+/// invites holding its emails, and inserts (with the roles, into our table) only when there
+/// are none and `$11` allows it. Under concurrency the unique indexes stay the final arbiter.
 const INSERT_INVITES: &str = r#"
 with input as (
   select * from unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::float8[], $6::text[],
@@ -358,11 +412,21 @@ with input as (
 taken as (
   select distinct email from "user" where deleted_at is null and email in (select email from input)
 ),
+known_ids as (
+  select id from "invite" where id in (select id from input)
+),
+live_emails as (
+  select distinct email from "invite"
+  where deleted_at is null and email in (select email from input where deleted_at is null)
+),
 inserted as (
   insert into "invite" (id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)
   select id, email, accepted, token, to_timestamp(expires_at / 1000), metadata::jsonb,
          to_timestamp(created_at / 1000), to_timestamp(updated_at / 1000), to_timestamp(deleted_at / 1000)
-  from input where not exists (select 1 from taken) order by position
+  from input
+  where $11 and not exists (select 1 from taken) and not exists (select 1 from known_ids)
+    and not exists (select 1 from live_emails)
+  order by position
   returning id
 ),
 roles as (
@@ -370,7 +434,9 @@ roles as (
   select input.id, input.roles::jsonb from input join inserted on inserted.id = input.id
   where input.roles is not null
 )
-select email from taken
+select 'user' as kind, email as value from taken
+union all select 'id', id from known_ids
+union all select 'email', email from live_emails
 "#;
 
 async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
@@ -388,8 +454,9 @@ async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
   let updated_at = column(invites, |invite| invite.updated_at as f64);
   let deleted_at = column(invites, |invite| invite.deleted_at.map(|ms| ms as f64));
   let roles = column(invites, Invite::roles_json);
+  let write = !repeats_itself(invites);
   let statement = prepared(connection, INSERT_INVITES).await?;
-  let taken = connection
+  let found = connection
     .query(
       &statement,
       &[
@@ -403,6 +470,7 @@ async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
         &updated_at,
         &deleted_at,
         &roles,
+        &write,
       ],
     )
     .await
@@ -418,18 +486,31 @@ async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
       }
       None => database_error("cannot insert the invites", error),
     })?;
-  if taken.is_empty() {
-    return Ok(());
+  let mut taken = HashSet::new();
+  let mut known_ids = HashSet::new();
+  let mut live_emails = HashSet::new();
+  for row in found {
+    let value: String = row.get(1);
+    match row.get::<_, &str>(0) {
+      "user" => taken.insert(value),
+      "id" => known_ids.insert(value),
+      _ => live_emails.insert(value),
+    };
   }
-  // Medusa lists them in user-id order; input order is deterministic (spec §3).
-  let taken: HashSet<String> = taken.into_iter().map(|row| row.get(0)).collect();
-  let mut seen = HashSet::new();
-  let in_input_order: Vec<&str> = emails
-    .iter()
-    .copied()
-    .filter(|email| taken.contains(*email) && seen.insert(*email))
-    .collect();
-  Err(Error::invalid_data(existing_users_message(&in_input_order)))
+  if !taken.is_empty() {
+    // Medusa lists them in user-id order; input order is deterministic (spec §3).
+    let mut seen = HashSet::new();
+    let in_input_order: Vec<&str> = emails
+      .iter()
+      .copied()
+      .filter(|email| taken.contains(*email) && seen.insert(*email))
+      .collect();
+    return Err(Error::invalid_data(existing_users_message(&in_input_order)));
+  }
+  match first_conflict(invites, &known_ids, &live_emails) {
+    Some(error) => Err(error),
+    None => Ok(()),
+  }
 }
 
 async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
@@ -485,21 +566,34 @@ async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
 
 #[async_trait]
 impl Store for PostgresStore {
+  /// Runs the call in a transaction of its own. A serialization failure or a deadlock (at
+  /// `SERIALIZABLE`, or between crossing batches) rolls it back and runs it again, as
+  /// PostgreSQL's documentation asks of applications, up to `ATTEMPTS` times.
   async fn run(&self, work: Work, isolation: Option<IsolationLevel>) -> Result<Outcome> {
-    let connection = self.connection().await?;
-    match (&work, isolation) {
-      // One statement is atomic on its own: no begin/commit round trips.
-      (
-        Work::Invites {
-          invites,
-          replay: None,
-        },
-        None,
-      ) => {
-        insert_invites(&connection, invites).await?;
-        Ok(Outcome::Written)
+    let mut attempt = 1;
+    loop {
+      let connection = self.connection().await?;
+      let outcome = match (&work, isolation) {
+        // One statement is atomic on its own: no begin/commit round trips.
+        (
+          Work::Invites {
+            invites,
+            replay: None,
+          },
+          None,
+        ) => insert_invites(&connection, invites)
+          .await
+          .map(|_| Outcome::Written),
+        _ => in_transaction(&connection, isolation, &work).await,
+      };
+      match outcome {
+        Err(error) if error.transient && attempt < ATTEMPTS => {
+          attempt += 1;
+          // A short, growing pause lets the transaction we collided with finish.
+          tokio::time::sleep(Duration::from_millis(2 << attempt)).await;
+        }
+        outcome => return outcome,
       }
-      _ => in_transaction(&connection, isolation, &work).await,
     }
   }
 
