@@ -244,29 +244,38 @@ describe("fifty concurrent createInvites calls on one module", () => {
   )
 
   test(
-    "PostgreSQL: the existing-user check reads committed users: one still uncommitted in an open transaction neither blocks nor delays an invite; once committed it blocks",
+    "PostgreSQL: an invite for the email of a user still uncommitted in an open transaction waits for it, then is refused (no race)",
     {
       skip:
         BACKEND !== "postgres" &&
-        "PostgreSQL only: on SQLite the invite call waits for the open transaction (the write lock) and then sees the user",
+        "PostgreSQL only: on SQLite the invite call waits for the open transaction through the write lock (transactions.test.ts)",
     },
     async () => {
       await withModule(async (m) => {
-        // READ COMMITTED, and no unique index shared between "user" and "invite": the call does
-        // not wait for the open transaction (README: other calls only wait where they touch the
-        // same unique keys), so it cannot see that transaction's user.
+        // The module takes advisory locks on the emails of both calls, so the invite's user
+        // check runs only after the transaction that creates the user has ended.
         const tx = await m.service.begin()
         const [user] = await m.service.createUsers([{ email: "pending-user@example.com" }], { transactionManager: tx })
-        const invite = await m.service.createInvites({ email: "pending-user@example.com" })
-        assert.equal(invite.email, "pending-user@example.com")
+        let settled = false
+        const call = rejection(m.service.createInvites({ email: "pending-user@example.com" })).finally(() => {
+          settled = true
+        })
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        assert.equal(settled, false, "the invite call waits for the open transaction")
         await tx.commit()
-        assert.deepEqual(rows(m.file, `select id, email from "user"`), [{ id: user.id, email: "pending-user@example.com" }])
-        assert.deepEqual(rows(m.file, `select id, email from "invite"`), [{ id: invite.id, email: "pending-user@example.com" }])
-        // A user committed before the call blocks it (here the user check wins over the invite duplicate).
-        const error = await rejection(m.service.createInvites([{ email: "free@example.com" }, { email: "pending-user@example.com" }]))
+        const error = await call
         assert.ok(MedusaError.isMedusaError(error), `a MedusaError, got ${error?.stack ?? error}`)
         assert.equal(error.type, "invalid_data")
         assert.equal(error.message, "User account for following email(s) already exist: pending-user@example.com")
+        assert.deepEqual(rows(m.file, `select id, email from "user"`), [{ id: user.id, email: "pending-user@example.com" }])
+        assert.equal(count(m.file), 0)
+        // A rolled-back user does not block: the waiting call then goes through.
+        const tx2 = await m.service.begin()
+        await m.service.createUsers([{ email: "rolled-back@example.com" }], { transactionManager: tx2 })
+        const invited = m.service.createInvites({ email: "rolled-back@example.com" })
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        await tx2.rollback()
+        assert.equal((await invited).email, "rolled-back@example.com")
         assert.equal(count(m.file), 1)
       })
     },

@@ -398,8 +398,7 @@ fn first_conflict(
   None
 }
 
-/// Inserts a batch with one statement, so a call outside a caller transaction is a single
-/// round trip (atomic on its own): the rows come in as `UNNEST` arrays; the statement reads
+/// Inserts a batch with one statement: the rows come in as `UNNEST` arrays; the statement reads
 /// the live users holding the batch's emails, the invites holding its ids and the live
 /// invites holding its emails, and inserts (with the roles, into our table) only when there
 /// are none and `$11` allows it. Under concurrency the unique indexes stay the final arbiter.
@@ -439,53 +438,86 @@ union all select 'id', id from known_ids
 union all select 'email', email from live_emails
 "#;
 
-async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
-  fn column<'a, T>(invites: &'a [Invite], value: impl Fn(&'a Invite) -> T) -> Vec<T> {
-    invites.iter().map(value).collect()
+/// The batch as the statement's array parameters. Times travel as Unix milliseconds and
+/// become timestamptz in the database.
+struct InviteColumns<'a> {
+  ids: Vec<&'a str>,
+  emails: Vec<&'a str>,
+  accepted: Vec<bool>,
+  tokens: Vec<&'a str>,
+  expires_at: Vec<f64>,
+  metadata: Vec<Option<&'a str>>,
+  created_at: Vec<f64>,
+  updated_at: Vec<f64>,
+  deleted_at: Vec<Option<f64>>,
+  roles: Vec<Option<String>>,
+  write: bool,
+}
+
+impl<'a> InviteColumns<'a> {
+  fn new(invites: &'a [Invite]) -> Self {
+    fn column<'a, T>(invites: &'a [Invite], value: impl Fn(&'a Invite) -> T) -> Vec<T> {
+      invites.iter().map(value).collect()
+    }
+    InviteColumns {
+      ids: column(invites, |invite| invite.id.as_str()),
+      emails: column(invites, |invite| invite.email.as_str()),
+      accepted: column(invites, |invite| invite.accepted),
+      tokens: column(invites, |invite| invite.token.as_str()),
+      expires_at: column(invites, |invite| invite.expires_at as f64),
+      metadata: column(invites, |invite| invite.metadata.as_deref()),
+      created_at: column(invites, |invite| invite.created_at as f64),
+      updated_at: column(invites, |invite| invite.updated_at as f64),
+      deleted_at: column(invites, |invite| invite.deleted_at.map(|ms| ms as f64)),
+      roles: column(invites, Invite::roles_json),
+      write: !repeats_itself(invites),
+    }
   }
-  // Times travel as Unix milliseconds and become timestamptz in the database.
-  let ids = column(invites, |invite| invite.id.as_str());
-  let emails = column(invites, |invite| invite.email.as_str());
-  let accepted = column(invites, |invite| invite.accepted);
-  let tokens = column(invites, |invite| invite.token.as_str());
-  let expires_at = column(invites, |invite| invite.expires_at as f64);
-  let metadata = column(invites, |invite| invite.metadata.as_deref());
-  let created_at = column(invites, |invite| invite.created_at as f64);
-  let updated_at = column(invites, |invite| invite.updated_at as f64);
-  let deleted_at = column(invites, |invite| invite.deleted_at.map(|ms| ms as f64));
-  let roles = column(invites, Invite::roles_json);
-  let write = !repeats_itself(invites);
-  let statement = prepared(connection, INSERT_INVITES).await?;
-  let found = connection
-    .query(
-      &statement,
-      &[
-        &ids,
-        &emails,
-        &accepted,
-        &tokens,
-        &expires_at,
-        &metadata,
-        &created_at,
-        &updated_at,
-        &deleted_at,
-        &roles,
-        &write,
-      ],
-    )
-    .await
-    .map_err(|error| match unique_violation("Invite", &error) {
-      Some((column, value, duplicate)) => {
-        let keys = invites
-          .iter()
-          .map(|invite| (invite.id.as_str(), invite.email.as_str()));
-        match offending_index(&column, &value, keys) {
-          Some(index) => duplicate.at(index),
-          None => duplicate,
-        }
-      }
-      None => database_error("cannot insert the invites", error),
-    })?;
+
+  fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 11] {
+    [
+      &self.ids,
+      &self.emails,
+      &self.accepted,
+      &self.tokens,
+      &self.expires_at,
+      &self.metadata,
+      &self.created_at,
+      &self.updated_at,
+      &self.deleted_at,
+      &self.roles,
+      &self.write,
+    ]
+  }
+}
+
+/// Advisory locks (transaction-scoped) on the batch's emails, so that user and invite
+/// creation on the same email by this module never interleave: the user check then sees
+/// every user committed before it, even under READ COMMITTED. Emails fall into 64 buckets
+/// (a lock per email would exhaust the lock table on large batches), taken in ascending
+/// order so calls cannot deadlock on them. Returns the statements to run.
+fn email_locks<'a>(emails: impl Iterator<Item = &'a str>) -> String {
+  /// "medu", a class id that keeps our keys apart from other users of advisory locks.
+  const LOCK_CLASS: i32 = 0x6d65_6475;
+  let mut buckets: Vec<u64> = emails
+    .map(|email| {
+      // FNV-1a: stable across processes and versions, unlike Rust's default hasher.
+      email.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+      }) % 64
+    })
+    .collect();
+  buckets.sort_unstable();
+  buckets.dedup();
+  buckets
+    .iter()
+    .map(|bucket| format!("select pg_advisory_xact_lock({LOCK_CLASS}, {bucket});"))
+    .collect()
+}
+
+/// Reads what the statement found: live users holding emails, invites holding ids, live
+/// invites holding emails. Any of them refuses the batch (nothing was inserted).
+fn refusal(found: Vec<tokio_postgres::Row>, invites: &[Invite]) -> Result<()> {
   let mut taken = HashSet::new();
   let mut known_ids = HashSet::new();
   let mut live_emails = HashSet::new();
@@ -500,9 +532,9 @@ async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
   if !taken.is_empty() {
     // Medusa lists them in user-id order; input order is deterministic (spec §3).
     let mut seen = HashSet::new();
-    let in_input_order: Vec<&str> = emails
+    let in_input_order: Vec<&str> = invites
       .iter()
-      .copied()
+      .map(|invite| invite.email.as_str())
       .filter(|email| taken.contains(*email) && seen.insert(*email))
       .collect();
     return Err(Error::invalid_data(existing_users_message(&in_input_order)));
@@ -513,8 +545,67 @@ async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
   }
 }
 
+/// A failed insert statement: a unique violation (a concurrent transaction won the race)
+/// as Medusa's message, anything else as a database error.
+fn insert_failure(error: tokio_postgres::Error, invites: &[Invite]) -> Error {
+  match unique_violation("Invite", &error) {
+    Some((column, value, duplicate)) => {
+      let keys = invites
+        .iter()
+        .map(|invite| (invite.id.as_str(), invite.email.as_str()));
+      match offending_index(&column, &value, keys) {
+        Some(index) => duplicate.at(index),
+        None => duplicate,
+      }
+    }
+    None => database_error("cannot insert the invites", error),
+  }
+}
+
+/// Inserts a batch inside an open transaction (a caller's, or one the call opened).
+async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
+  let locks = email_locks(invites.iter().map(|invite| invite.email.as_str()));
+  execute_batch(connection, &locks, "cannot lock the emails").await?;
+  let statement = prepared(connection, INSERT_INVITES).await?;
+  let columns = InviteColumns::new(invites);
+  let found = connection
+    .query(&statement, &columns.params())
+    .await
+    .map_err(|error| insert_failure(error, invites))?;
+  refusal(found, invites)
+}
+
+/// Inserts a batch in a transaction of its own, in one network round trip: `begin` with the
+/// email locks, the statement and `commit` are pipelined (tokio-postgres sends requests in
+/// the order their futures are first polled). When the statement fails, PostgreSQL turns the
+/// `commit` of the aborted transaction into a rollback.
+async fn insert_invites_alone(connection: &Object, invites: &[Invite]) -> Result<()> {
+  let statement = prepared(connection, INSERT_INVITES).await?;
+  let columns = InviteColumns::new(invites);
+  let begin = format!(
+    "begin; {}",
+    email_locks(invites.iter().map(|invite| invite.email.as_str()))
+  );
+  let params = columns.params();
+  let (begun, found, committed) = tokio::join!(
+    connection.batch_execute(&begin),
+    connection.query(&statement, &params),
+    connection.batch_execute("commit"),
+  );
+  begun.map_err(|error| database_error("cannot begin a transaction", error))?;
+  let found = found.map_err(|error| insert_failure(error, invites))?;
+  committed.map_err(|error| database_error("cannot commit", error))?;
+  refusal(found, invites)
+}
+
 async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
   let emails: Vec<&str> = users.iter().map(|user| user.email.as_str()).collect();
+  execute_batch(
+    connection,
+    &email_locks(emails.iter().copied()),
+    "cannot lock the emails",
+  )
+  .await?;
   let live: HashSet<String> = connection
     .query(
       &prepared(
@@ -574,14 +665,14 @@ impl Store for PostgresStore {
     loop {
       let connection = self.connection().await?;
       let outcome = match (&work, isolation) {
-        // One statement is atomic on its own: no begin/commit round trips.
+        // The common case: one pipelined round trip.
         (
           Work::Invites {
             invites,
             replay: None,
           },
           None,
-        ) => insert_invites(&connection, invites)
+        ) => insert_invites_alone(&connection, invites)
           .await
           .map(|_| Outcome::Written),
         _ => in_transaction(&connection, isolation, &work).await,
