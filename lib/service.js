@@ -5,7 +5,7 @@ const { MedusaError, fromNative, fromNativeThrow } = require("./medusa-error");
 const { encodeInvite, encodeUser, encodeContext } = require("./wire");
 const { inviteCreatedMessages, deliver } = require("./events");
 const { InviteTransaction, joinTransaction, reserveDelivery, markClosed } = require("./transaction");
-const { NativeChannel, loadNative } = require("./native");
+const { NativeChannel } = require("./native");
 
 /** Options the native side reads; the rest (eventBus) stays in JS. */
 const NATIVE_OPTIONS = [
@@ -212,4 +212,4 @@ class UserModuleService {
   }
 }
 
-module.exports = { UserModuleService, loadNative };
+module.exports = { UserModuleService };
