@@ -3,10 +3,8 @@
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
 import { MedusaError, type EventMessage, type UserModuleOptions } from ".."
-import { newModule, count, rows, rejection, RecordingBus, MedusaLikeAggregator, type TestModule } from "./helpers"
+import { expectedMessages, TOKEN_GENERATED, CREATED, newModule, count, rows, rejection, RecordingBus, MedusaLikeAggregator, type TestModule } from "./helpers"
 
-const CREATED = "user.invite.created"
-const TOKEN_GENERATED = "user.user.invite.token_generated"
 
 /** Runs `body` on a fresh module and always closes it. */
 async function withModule(options: Partial<UserModuleOptions>, body: (m: TestModule) => Promise<void>): Promise<void> {
@@ -18,24 +16,6 @@ async function withModule(options: Partial<UserModuleOptions>, body: (m: TestMod
   }
 }
 
-function meta(action: string, eventGroupId?: string): EventMessage["metadata"] {
-  return eventGroupId === undefined
-    ? { source: "user", object: "invite", action }
-    : { source: "user", object: "invite", action, eventGroupId }
-}
-
-/** The messages Medusa emits for one createInvites call that created `ids`. */
-function expectedMessages(ids: string[], eventGroupId?: string): EventMessage[] {
-  return [
-    ...ids.map((id) => ({ name: CREATED, metadata: meta("created", eventGroupId), data: { id }, options: undefined })),
-    {
-      name: TOKEN_GENERATED,
-      metadata: meta("token_generated", eventGroupId),
-      data: { id: ids.length === 1 ? ids[0] : ids },
-      options: undefined,
-    },
-  ]
-}
 
 /** deepEqual plus the exact key order of each message and of its metadata. */
 function assertMessages(actual: EventMessage[], expected: EventMessage[]): void {

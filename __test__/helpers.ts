@@ -368,3 +368,26 @@ export async function withModule(body: (m: TestModule) => Promise<void>, options
     await m.close()
   }
 }
+
+/** Medusa's event names (spec §5), written out here rather than taken from the library. */
+export const CREATED = "user.invite.created"
+export const TOKEN_GENERATED = "user.user.invite.token_generated"
+
+function eventMetadata(action: string, eventGroupId?: string): EventMessage["metadata"] {
+  return eventGroupId === undefined
+    ? { source: "user", object: "invite", action }
+    : { source: "user", object: "invite", action, eventGroupId }
+}
+
+/** The messages Medusa emits for one createInvites call that created `ids` (spec §5). */
+export function expectedMessages(ids: string[], eventGroupId?: string): EventMessage[] {
+  return [
+    ...ids.map((id) => ({ name: CREATED, metadata: eventMetadata("created", eventGroupId), data: { id }, options: undefined })),
+    {
+      name: TOKEN_GENERATED,
+      metadata: eventMetadata("token_generated", eventGroupId),
+      data: { id: ids.length === 1 ? ids[0] : ids },
+      options: undefined,
+    },
+  ]
+}

@@ -7,10 +7,8 @@
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
 import { MedusaError, type Context, type EventMessage, type InviteDTO, type InviteTransaction } from ".."
-import { BACKEND, withModule, newModule, rows, count, rejection, RecordingBus, MedusaLikeAggregator } from "./helpers"
+import { expectedMessages, TOKEN_GENERATED, CREATED, BACKEND, withModule, newModule, rows, count, rejection, RecordingBus, MedusaLikeAggregator } from "./helpers"
 
-const CREATED = "user.invite.created"
-const TOKEN_GENERATED = "user.user.invite.token_generated"
 
 const COMMITTED = "The transaction has already been committed"
 const ROLLED_BACK = "The transaction has already been rolled back"
@@ -45,24 +43,6 @@ function assertMedusaError(error: any, type: string, message: string): void {
   assert.equal(error.type, type)
 }
 
-function meta(action: string, eventGroupId?: string): EventMessage["metadata"] {
-  return eventGroupId === undefined
-    ? { source: "user", object: "invite", action }
-    : { source: "user", object: "invite", action, eventGroupId }
-}
-
-/** The messages of one createInvites call that created `ids`. */
-function expectedMessages(ids: string[], eventGroupId?: string): EventMessage[] {
-  return [
-    ...ids.map((id) => ({ name: CREATED, metadata: meta("created", eventGroupId), data: { id }, options: undefined })),
-    {
-      name: TOKEN_GENERATED,
-      metadata: meta("token_generated", eventGroupId),
-      data: { id: ids.length === 1 ? ids[0] : ids },
-      options: undefined,
-    },
-  ]
-}
 
 /** One emit per call, in call order, each `(messages of that call, { internal: true })`. */
 function assertEmits(bus: RecordingBus, perCall: InviteDTO[][], eventGroupIds: (string | undefined)[] = []): void {
