@@ -862,3 +862,28 @@ describe("no secret and no token in errors or output", () => {
     assert.equal(result.stdout, "DONE 16 2\n", "nothing on stdout but the script's own line")
   })
 })
+
+describe("text PostgreSQL cannot store is refused on every backend", () => {
+  // PostgreSQL's text and jsonb cannot hold U+0000 or an unpaired surrogate; refusing them up
+  // front keeps both backends alike (and the error invalid_data, not database_error).
+  const cases: [string, () => any, string][] = [
+    ["U+0000 in an id", () => ({ email: "nul-id@example.com", id: "inv\u0000ite" }), "Value for Invite.id must not contain the character U+0000"],
+    ["U+0000 in a role", () => ({ email: "nul-role@example.com", roles: ["ad\u0000min"] }), "Value for Invite.roles must not contain the character U+0000"],
+    ["U+0000 in metadata", () => ({ email: "nul-meta@example.com", metadata: { note: "a\u0000b" } }), "Value for Invite.metadata cannot be stored as JSON: it contains the character U+0000"],
+    ["an unpaired surrogate in metadata", () => ({ email: "surrogate@example.com", metadata: { note: "\ud800x" } }), "Value for Invite.metadata cannot be stored as JSON: it contains an unpaired UTF-16 surrogate"],
+  ]
+  for (const [name, item, message] of cases) {
+    test(name, async () => {
+      await withModule(async (m) => {
+        await expectRejection(() => m.service.createInvites(item()), { type: "invalid_data", message }, m)
+        await expectRejection(() => m.service.createInvites([{ email: "fine@example.com" }, item()]), { type: "invalid_data", message, index: 1 }, m)
+      })
+    })
+  }
+  test("paired surrogates and a literal backslash-u0000 text are stored", async () => {
+    await withModule(async (m) => {
+      const invite = await m.service.createInvites({ email: "emoji@example.com", metadata: { note: "😀 \\u0000" } })
+      assert.deepEqual(invite.metadata, { note: "😀 \\u0000" })
+    })
+  })
+})

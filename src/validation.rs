@@ -112,7 +112,12 @@ fn quoted(text: &str) -> String {
 fn metadata(entity: &str, value: WireValue<'_>) -> Result<Option<String>> {
   match value {
     WireValue::Absent | WireValue::Null => Ok(None),
-    WireValue::Json(Ok(json)) => Ok(Some(json.to_string())),
+    WireValue::Json(Ok(json)) => match unstorable_escape(json) {
+      None => Ok(Some(json.to_string())),
+      Some(reason) => Err(Error::invalid_data(format!(
+        "Value for {entity}.metadata cannot be stored as JSON: {reason}"
+      ))),
+    },
     WireValue::Json(Err(reason)) => Err(Error::invalid_data(format!(
       "Value for {entity}.metadata cannot be stored as JSON: {reason}"
     ))),
@@ -130,6 +135,7 @@ fn roles(value: WireValue<'_>) -> Result<Option<Vec<String>>> {
     WireValue::Array(items) => items
       .iter()
       .map(|item| match WireValue::of(item) {
+        WireValue::Str(role) if role.contains('\0') => Err(nul("Invite.roles")),
         WireValue::Str(role) => Ok(role.to_string()),
         other => Err(wrong_type("Invite.roles", "an array of strings", other)),
       })
@@ -144,6 +150,7 @@ fn id(entity: &str, value: WireValue<'_>) -> Result<Option<String>> {
   match value {
     WireValue::Absent | WireValue::Null => Ok(None),
     WireValue::Str("") => Ok(None),
+    WireValue::Str(id) if id.contains('\0') => Err(nul(&format!("{entity}.id"))),
     WireValue::Str(id) => Ok(Some(id.to_string())),
     other => Err(wrong_type(&format!("{entity}.id"), "a string", other)),
   }
@@ -152,9 +159,51 @@ fn id(entity: &str, value: WireValue<'_>) -> Result<Option<String>> {
 fn optional_text(field: &str, value: WireValue<'_>) -> Result<Option<String>> {
   match value {
     WireValue::Absent | WireValue::Null => Ok(None),
+    WireValue::Str(text) if text.contains('\0') => Err(nul(field)),
     WireValue::Str(text) => Ok(Some(text.to_string())),
     other => Err(wrong_type(field, "a string", other)),
   }
+}
+
+/// PostgreSQL's text and jsonb cannot hold U+0000, so neither store accepts it: the same
+/// input must not pass on one backend and fail on the other.
+fn nul(field: &str) -> Error {
+  Error::invalid_data(format!(
+    "Value for {field} must not contain the character U+0000"
+  ))
+}
+
+/// What in `JSON.stringify` text PostgreSQL's jsonb would refuse: a `\u0000` escape, or an
+/// unpaired surrogate (`JSON.stringify` writes a lone surrogate as a `\udXXX` escape).
+fn unstorable_escape(json: &str) -> Option<&'static str> {
+  let bytes = json.as_bytes();
+  let escape_at = |index: usize| -> Option<u16> {
+    let hex = json.get(index + 2..index + 6)?;
+    (bytes.get(index) == Some(&b'\\') && bytes.get(index + 1) == Some(&b'u'))
+      .then(|| u16::from_str_radix(hex, 16).ok())
+      .flatten()
+  };
+  let mut index = 0;
+  while index < bytes.len() {
+    if bytes[index] != b'\\' {
+      index += 1;
+      continue;
+    }
+    let Some(unit) = escape_at(index) else {
+      index += 2; // any other escape: \" \\ \n …
+      continue;
+    };
+    match unit {
+      0 => return Some("it contains the character U+0000"),
+      0xD800..=0xDBFF => match escape_at(index + 6) {
+        Some(0xDC00..=0xDFFF) => index += 12,
+        _ => return Some("it contains an unpaired UTF-16 surrogate"),
+      },
+      0xDC00..=0xDFFF => return Some("it contains an unpaired UTF-16 surrogate"),
+      _ => index += 6,
+    }
+  }
+  None
 }
 
 /// The range of a JS `Date`.
@@ -243,6 +292,29 @@ mod tests {
     assert_eq!(parsed.roles, Some(vec!["admin".to_string()]));
     assert_eq!(parsed.created_at, Some(1_704_067_200_500));
     assert_eq!(parsed.updated_at, Some(5));
+  }
+
+  #[test]
+  fn text_postgresql_cannot_store_is_refused_on_every_backend() {
+    assert_eq!(
+      unstorable_escape(r#"{"a":"x\u0000y"}"#),
+      Some("it contains the character U+0000")
+    );
+    assert_eq!(
+      unstorable_escape(r#"{"a":"\ud800"}"#),
+      Some("it contains an unpaired UTF-16 surrogate")
+    );
+    assert_eq!(
+      unstorable_escape(r#"{"a":"\udc00"}"#),
+      Some("it contains an unpaired UTF-16 surrogate")
+    );
+    assert_eq!(unstorable_escape(r#"{"a":"\ud83d\ude00 \u00e9"}"#), None);
+    // An escaped backslash followed by "u0000" is text, not an escape.
+    assert_eq!(unstorable_escape(r#"{"a":"\\u0000"}"#), None);
+    assert_eq!(
+      message(json!({"email": "a@b.c", "id": "x\u{0}"})),
+      "Value for Invite.id must not contain the character U+0000"
+    );
   }
 
   #[test]
