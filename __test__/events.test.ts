@@ -2,19 +2,10 @@
 // delivered once after commit, through the event bus and the caller's message aggregator.
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
-import { MedusaError, type EventMessage, type UserModuleOptions } from ".."
-import { expectedMessages, TOKEN_GENERATED, CREATED, newModule, count, rows, rejection, RecordingBus, MedusaLikeAggregator, type TestModule } from "./helpers"
+import { MedusaError, type EventMessage } from ".."
+import { withOptions, expectedMessages, TOKEN_GENERATED, CREATED, count, rows, rejection, RecordingBus, MedusaLikeAggregator } from "./helpers"
 
 
-/** Runs `body` on a fresh module and always closes it. */
-async function withModule(options: Partial<UserModuleOptions>, body: (m: TestModule) => Promise<void>): Promise<void> {
-  const m = newModule(options)
-  try {
-    await body(m)
-  } finally {
-    await m.close()
-  }
-}
 
 
 /** deepEqual plus the exact key order of each message and of its metadata. */
@@ -70,7 +61,7 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe("messages on the event bus", () => {
   test("a single invite: created then token_generated (string id), exact shape and key order", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const invite = await m.service.createInvites({ email: "single@example.com" })
       const messages = onlyEmit(m.bus)
       assertMessages(messages, [
@@ -93,7 +84,7 @@ describe("messages on the event bus", () => {
   })
 
   test("three invites: three created in input order, then one token_generated with the array of ids", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       // Caller ids that do not sort in input order, so the order checked is the input's.
       const input = [
         { id: "invite_C", email: "c@example.com" },
@@ -110,7 +101,7 @@ describe("messages on the event bus", () => {
   })
 
   test("three generated ids: events carry the returned ids in the returned order", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const invites = await m.service.createInvites([
         { email: "x1@example.com" },
         { email: "x2@example.com" },
@@ -121,7 +112,7 @@ describe("messages on the event bus", () => {
   })
 
   test("an array of ONE: token_generated data.id is a string, not an array", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const invites = await m.service.createInvites([{ email: "one@example.com" }])
       assert.equal(invites.length, 1)
       const messages = onlyEmit(m.bus)
@@ -131,7 +122,7 @@ describe("messages on the event bus", () => {
   })
 
   test("[] emits nothing at all and resolves []", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const result = await m.service.createInvites([])
       assert.deepEqual(result, [])
       assert.equal(m.bus.calls.length, 0)
@@ -139,7 +130,7 @@ describe("messages on the event bus", () => {
   })
 
   test("[] with an aggregator: nothing saved, emitted or cleared", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const aggregator = new MedusaLikeAggregator()
       aggregator.save(preMessage("pre.existing", "p1"))
       aggregator.calls.length = 0
@@ -152,7 +143,7 @@ describe("messages on the event bus", () => {
   })
 
   test("exactly one emit per call, each with exactly (messages, { internal: true })", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites({ email: "e1@example.com" })
       await m.service.createInvites([{ email: "e2@example.com" }, { email: "e3@example.com" }])
       await m.service.createInvites([{ email: "e4@example.com" }])
@@ -169,7 +160,7 @@ describe("messages on the event bus", () => {
   })
 
   test("no message carries the token", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const invites = await m.service.createInvites([{ email: "t1@example.com" }, { email: "t2@example.com" }])
       const text = JSON.stringify(m.bus.calls)
       for (const invite of invites) assert.ok(!text.includes(invite.token))
@@ -179,7 +170,7 @@ describe("messages on the event bus", () => {
 
 describe("eventGroupId", () => {
   test("is appended as the last metadata key of every message, nowhere else", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const invites = await m.service.createInvites([{ email: "g1@example.com" }, { email: "g2@example.com" }], {
         eventGroupId: "grp-1",
         requestId: "req-1",
@@ -196,21 +187,21 @@ describe("eventGroupId", () => {
   })
 
   test("single invite with eventGroupId", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const invite = await m.service.createInvites({ email: "g@example.com" }, { eventGroupId: "grp-2" })
       assertMessages(onlyEmit(m.bus), expectedMessages([invite.id], "grp-2"))
     })
   })
 
   test("an empty eventGroupId adds no key (Medusa adds it only when truthy)", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const invite = await m.service.createInvites({ email: "g0@example.com" }, { eventGroupId: "" })
       assertMessages(onlyEmit(m.bus), expectedMessages([invite.id]))
     })
   })
 
   test("works together with the aggregator", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const aggregator = new MedusaLikeAggregator()
       const pre = preMessage("pre.existing", "p1")
       aggregator.save(pre)
@@ -226,7 +217,7 @@ describe("eventGroupId", () => {
   })
 
   test("with preventReleaseEvents the saved messages carry eventGroupId", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const aggregator = new MedusaLikeAggregator()
       const invite = await m.service.createInvites({ email: "gp@example.com" }, {
         eventGroupId: "grp-4",
@@ -252,7 +243,7 @@ describe("delivery timing", () => {
         })
       },
     }
-    await withModule({ eventBus: bus }, async (m) => {
+    await withOptions({ eventBus: bus }, async (m) => {
       file = m.file
       const invites = await m.service.createInvites([
         { id: "invite_2", email: "c2@example.com" },
@@ -277,7 +268,7 @@ describe("delivery timing", () => {
         })
       },
     }
-    await withModule({ eventBus: bus }, async (m) => {
+    await withOptions({ eventBus: bus }, async (m) => {
       const started = Date.now()
       await m.service.createInvites({ email: "slow@example.com" })
       order.push("createInvites resolved")
@@ -295,7 +286,7 @@ describe("delivery timing", () => {
         })
       },
     }
-    await withModule({ eventBus: bus }, async (m) => {
+    await withOptions({ eventBus: bus }, async (m) => {
       const aggregator = new MedusaLikeAggregator()
       const originalClear = aggregator.clearMessages.bind(aggregator)
       aggregator.clearMessages = () => {
@@ -311,7 +302,7 @@ describe("delivery timing", () => {
 
 describe("failures", () => {
   test("a duplicate email emits nothing", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites({ email: "dup@example.com" })
       m.bus.calls.length = 0
       const error = await rejection(m.service.createInvites({ email: "dup@example.com" }))
@@ -327,7 +318,7 @@ describe("failures", () => {
   })
 
   test("an existing user emits nothing", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createUsers({ email: "user@example.com" })
       const error = await rejection(m.service.createInvites([{ email: "ok@example.com" }, { email: "user@example.com" }]))
       assert.equal(error.message, "User account for following email(s) already exist: user@example.com")
@@ -344,7 +335,7 @@ describe("failures", () => {
     ["null data", null],
   ] as [string, unknown][]) {
     test(`bad input (${label}) emits nothing and writes nothing`, async () => {
-      await withModule({}, async (m) => {
+      await withOptions({}, async (m) => {
         // One good call first, so the database file exists and holds a known row.
         await m.service.createInvites({ email: "seed@example.com" })
         m.bus.calls.length = 0
@@ -358,7 +349,7 @@ describe("failures", () => {
   }
 
   test("on failure the aggregator is untouched (nothing saved, emitted or cleared)", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites({ email: "taken@example.com" })
       m.bus.calls.length = 0
       const aggregator = new MedusaLikeAggregator()
@@ -379,7 +370,7 @@ describe("failures", () => {
   })
 
   test("on failure a plain recorder aggregator is untouched", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites({ email: "taken@example.com" })
       m.bus.calls.length = 0
       const recorder = plainRecorder()
@@ -391,7 +382,7 @@ describe("failures", () => {
   })
 
   test("preventReleaseEvents without an aggregator is invalid_argument; nothing written or emitted", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites({ email: "seed@example.com" })
       m.bus.calls.length = 0
       const error = await rejection(m.service.createInvites({ email: "p@example.com" }, { preventReleaseEvents: true }))
@@ -413,7 +404,7 @@ describe("emit failures", () => {
         throw boom
       },
     }
-    await withModule({ eventBus: bus }, async (m) => {
+    await withOptions({ eventBus: bus }, async (m) => {
       const error = await rejection(m.service.createInvites([{ email: "r1@example.com" }, { email: "r2@example.com" }]))
       assert.equal(error, boom)
       assert.equal(calls, 1)
@@ -432,7 +423,7 @@ describe("emit failures", () => {
         throw boom
       },
     }
-    await withModule({ eventBus: bus }, async (m) => {
+    await withOptions({ eventBus: bus }, async (m) => {
       let promise: Promise<unknown> | undefined
       assert.doesNotThrow(() => {
         promise = m.service.createInvites({ email: "s@example.com" })
@@ -446,7 +437,7 @@ describe("emit failures", () => {
   test("emit rejecting with a non-Error value: the call rejects with that value", async () => {
     const reason = { code: "E_BUS" }
     const bus = { emit: () => Promise.reject(reason) }
-    await withModule({ eventBus: bus }, async (m) => {
+    await withOptions({ eventBus: bus }, async (m) => {
       const error = await rejection(m.service.createInvites({ email: "v@example.com" }))
       assert.equal(error, reason)
       assert.equal(count(m.file), 1)
@@ -456,7 +447,7 @@ describe("emit failures", () => {
   test("emit failing with an aggregator: the aggregator is not cleared (keeps earlier and new messages)", async () => {
     const boom = new Error("bus down")
     const bus = { emit: async () => Promise.reject(boom) }
-    await withModule({ eventBus: bus }, async (m) => {
+    await withOptions({ eventBus: bus }, async (m) => {
       const aggregator = new MedusaLikeAggregator()
       const pre = preMessage("pre.existing", "p1")
       aggregator.save(pre)
@@ -480,7 +471,7 @@ describe("emit failures", () => {
 
 describe("no eventBus", () => {
   test("nothing is emitted and the call still works", async () => {
-    await withModule({ eventBus: undefined }, async (m) => {
+    await withOptions({ eventBus: undefined }, async (m) => {
       const invite = await m.service.createInvites({ email: "nobus@example.com" })
       assert.match(invite.id, /^invite_[0-9A-HJKMNP-TV-Z]{26}$/)
       const many = await m.service.createInvites([{ email: "nb1@example.com" }, { email: "nb2@example.com" }])
@@ -491,7 +482,7 @@ describe("no eventBus", () => {
   })
 
   test("the aggregator keeps the messages (count n+1) and is not cleared", async () => {
-    await withModule({ eventBus: undefined }, async (m) => {
+    await withOptions({ eventBus: undefined }, async (m) => {
       const aggregator = new MedusaLikeAggregator()
       const invites = await m.service.createInvites(
         [{ email: "k1@example.com" }, { email: "k2@example.com" }, { email: "k3@example.com" }],
@@ -506,7 +497,7 @@ describe("no eventBus", () => {
   })
 
   test("with earlier messages in the aggregator: they stay first, ours are appended", async () => {
-    await withModule({ eventBus: undefined }, async (m) => {
+    await withOptions({ eventBus: undefined }, async (m) => {
       const recorder = plainRecorder()
       const pre = preMessage("pre.existing", "p1")
       recorder.held.push(pre)
@@ -521,7 +512,7 @@ describe("no eventBus", () => {
 
 describe("aggregator with an event bus", () => {
   test("MedusaLikeAggregator: messages saved, everything emitted in ONE emit (earlier first), then cleared", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const aggregator = new MedusaLikeAggregator()
       const pre1 = preMessage("pre.existing", "p1")
       const pre2 = preMessage("pre.raw", "p2")
@@ -546,7 +537,7 @@ describe("aggregator with an event bus", () => {
   })
 
   test("MedusaLikeAggregator, empty beforehand, single invite", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const aggregator = new MedusaLikeAggregator()
       const invite = await m.service.createInvites({ email: "solo@example.com" }, { messageAggregator: aggregator })
       assertMessages(onlyEmit(m.bus), expectedMessages([invite.id]))
@@ -562,7 +553,7 @@ describe("aggregator with an event bus", () => {
         seenCounts.push(messages.length, aggregator.count())
       },
     }
-    await withModule({ eventBus: bus }, async (m) => {
+    await withOptions({ eventBus: bus }, async (m) => {
       await m.service.createInvites({ email: "order@example.com" }, { messageAggregator: aggregator })
       assert.deepEqual(seenCounts, [2, 2])
       assert.equal(aggregator.count(), 0)
@@ -570,7 +561,7 @@ describe("aggregator with an event bus", () => {
   })
 
   test("a minimal plain-object recorder: saved, emitted once with earlier messages first, then cleared", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const recorder = plainRecorder()
       const pre = preMessage("pre.existing", "p1")
       recorder.held.push(pre)
@@ -590,7 +581,7 @@ describe("aggregator with an event bus", () => {
   })
 
   test("preventReleaseEvents: messages saved but neither emitted nor cleared", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const aggregator = new MedusaLikeAggregator()
       const pre = preMessage("pre.existing", "p1")
       aggregator.save(pre)
@@ -608,7 +599,7 @@ describe("aggregator with an event bus", () => {
   })
 
   test("preventReleaseEvents with a plain recorder: saved, not emitted, not cleared", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const recorder = plainRecorder()
       const invite = await m.service.createInvites({ email: "hp@example.com" }, {
         messageAggregator: recorder,
@@ -621,7 +612,7 @@ describe("aggregator with an event bus", () => {
   })
 
   test("preventReleaseEvents: false behaves like absent", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const aggregator = new MedusaLikeAggregator()
       const invite = await m.service.createInvites({ email: "pf@example.com" }, {
         messageAggregator: aggregator,
@@ -635,7 +626,7 @@ describe("aggregator with an event bus", () => {
 
 describe("the caller's sharedContext", () => {
   test("a frozen context is accepted and not mutated (deep compare before/after)", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const context = Object.freeze({
         eventGroupId: "grp-frozen",
         requestId: "req-1",
@@ -651,7 +642,7 @@ describe("the caller's sharedContext", () => {
   })
 
   test("a frozen context with an aggregator: same keys and values after the call", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const aggregator = new MedusaLikeAggregator()
       const context = Object.freeze({ eventGroupId: "g", messageAggregator: aggregator })
       const keysBefore = Object.keys(context)
@@ -664,7 +655,7 @@ describe("the caller's sharedContext", () => {
   })
 
   test("an unfrozen context gains no keys (no manager, no aggregator, no __type)", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const context: Record<string, unknown> = { eventGroupId: "gx", requestId: "r" }
       const before = structuredClone(context)
       await m.service.createInvites({ email: "unfrozen@example.com" }, context)
@@ -675,7 +666,7 @@ describe("the caller's sharedContext", () => {
   })
 
   test("a frozen context is not mutated on failure either", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites({ email: "dupctx@example.com" })
       const context = Object.freeze({ eventGroupId: "gf" })
       const error = await rejection(m.service.createInvites({ email: "dupctx@example.com" }, context))

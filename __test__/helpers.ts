@@ -391,3 +391,8 @@ export function expectedMessages(ids: string[], eventGroupId?: string): EventMes
     },
   ]
 }
+
+/** `withModule` with the options first, for suites that mostly vary the options. */
+export function withOptions(options: Partial<UserModuleOptions>, body: (m: TestModule) => Promise<void>): Promise<void> {
+  return withModule(body, options)
+}

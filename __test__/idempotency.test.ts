@@ -5,8 +5,8 @@
 // create the invites exactly once.
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
-import { MedusaError, UserModuleService, type CreateInviteDTO, type InviteDTO, type UserModuleOptions } from ".."
-import { newModule, rows, count, freshDatabase, rejection, RecordingBus, SECRET, type TestModule } from "./helpers"
+import { MedusaError, UserModuleService, type CreateInviteDTO, type InviteDTO } from ".."
+import { withOptions, newModule, rows, count, freshDatabase, rejection, RecordingBus, SECRET, type TestModule } from "./helpers"
 
 const IDEMPOTENCY = "medusa_invites_idempotency"
 const DTO_KEYS = ["id", "email", "accepted", "token", "expires_at", "metadata", "created_at", "updated_at", "deleted_at", "roles"]
@@ -15,15 +15,6 @@ const RETENTION_MESSAGE = "idempotencyRetentionSeconds must be a number of secon
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const duplicateEmail = (email: string) => `Invite with email: ${email}, already exists.`
 
-/** Runs `body` on a fresh module and always closes it. */
-async function withModule(options: Partial<UserModuleOptions>, body: (m: TestModule) => Promise<void>): Promise<void> {
-  const m = newModule(options)
-  try {
-    await body(m)
-  } finally {
-    await m.close()
-  }
-}
 
 /** Opens the database (creating the schema) with a keyless call, so the tables can be read. */
 async function openDatabase(m: TestModule): Promise<void> {
@@ -74,7 +65,7 @@ function batchInput(prefix: string): CreateInviteDTO[] {
 
 describe("a repeat with the same key and the same input replays", () => {
   test("a single object: the same DTO (ids, token, dates, metadata, roles, key order), nothing written, nothing emitted", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const input = richInput("single@example.com")
       const first = await m.service.createInvites(input, { idempotencyKey: "key-single" })
       assert.equal(count(m.file), 1)
@@ -98,7 +89,7 @@ describe("a repeat with the same key and the same input replays", () => {
   })
 
   test("an array: the same DTOs in the same order (caller id and caller times included), nothing written, nothing emitted", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const first = await m.service.createInvites(batchInput("arr"), { idempotencyKey: "key-array" })
       assert.equal(first.length, 3)
       await delay(15)
@@ -114,7 +105,7 @@ describe("a repeat with the same key and the same input replays", () => {
   })
 
   test("a one-element array replays as a one-element array", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const first = await m.service.createInvites([{ email: "one@example.com" }], { idempotencyKey: "key-one" })
       const again = await m.service.createInvites([{ email: "one@example.com" }], { idempotencyKey: "key-one" })
       assert.ok(Array.isArray(again))
@@ -148,7 +139,7 @@ describe("a repeat with the same key and the same input replays", () => {
 
 describe("the same key with a different input is a new call", () => {
   test("another email: runs normally (new id, a row, an emit, a second record)", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const first = await m.service.createInvites({ email: "first@example.com" }, { idempotencyKey: "shared-key" })
       const second = await m.service.createInvites({ email: "second@example.com" }, { idempotencyKey: "shared-key" })
       assert.equal(second.email, "second@example.com")
@@ -162,7 +153,7 @@ describe("the same key with a different input is a new call", () => {
   })
 
   test("the same email with different metadata: a new call, which hits the first call's email", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites({ email: "meta@example.com", metadata: { v: 1 } }, { idempotencyKey: "meta-key" })
       const err = await rejection(
         m.service.createInvites({ email: "meta@example.com", metadata: { v: 2 } }, { idempotencyKey: "meta-key" }),
@@ -177,7 +168,7 @@ describe("the same key with a different input is a new call", () => {
   })
 
   test("the same email with different roles: a new call, which hits the first call's email", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites({ email: "roles@example.com", roles: ["admin"] }, { idempotencyKey: "roles-key" })
       const err = await rejection(
         m.service.createInvites({ email: "roles@example.com", roles: ["viewer"] }, { idempotencyKey: "roles-key" }),
@@ -190,7 +181,7 @@ describe("the same key with a different input is a new call", () => {
   })
 
   test("an object first, then a one-element array of it: a new call (duplicate email), not a replay", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites({ email: "shape@example.com" }, { idempotencyKey: "shape-key" })
       const err = await rejection(m.service.createInvites([{ email: "shape@example.com" }], { idempotencyKey: "shape-key" }))
       assert.equal(err.type, "invalid_data")
@@ -201,7 +192,7 @@ describe("the same key with a different input is a new call", () => {
   })
 
   test("a one-element array first, then the object: a new call (duplicate email), not a replay", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites([{ email: "shape2@example.com" }], { idempotencyKey: "shape2-key" })
       const err = await rejection(m.service.createInvites({ email: "shape2@example.com" }, { idempotencyKey: "shape2-key" }))
       assert.equal(err.type, "invalid_data")
@@ -212,7 +203,7 @@ describe("the same key with a different input is a new call", () => {
   })
 
   test("the same input without a key, or with another key, is a new call", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites({ email: "keyed@example.com" }, { idempotencyKey: "key-a" })
       for (const context of [undefined, {}, { idempotencyKey: "key-b" }]) {
         const err = await rejection(m.service.createInvites({ email: "keyed@example.com" }, context))
@@ -226,7 +217,7 @@ describe("the same key with a different input is a new call", () => {
 
 describe("a failed call records nothing", () => {
   test("a duplicate email: nothing recorded; the same key with valid input then runs normally", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites({ email: "taken@example.com" })
       const failing = [{ email: "fresh@example.com" }, { email: "taken@example.com" }]
       const err = await rejection(m.service.createInvites(failing, { idempotencyKey: "fail-key" }))
@@ -251,7 +242,7 @@ describe("a failed call records nothing", () => {
   })
 
   test("an email held by a user: nothing recorded", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createUsers({ email: "user@example.com" })
       const err = await rejection(m.service.createInvites({ email: "user@example.com" }, { idempotencyKey: "user-key" }))
       assert.equal(err.message, "User account for following email(s) already exist: user@example.com")
@@ -262,7 +253,7 @@ describe("a failed call records nothing", () => {
   })
 
   test("invalid input: nothing recorded; the same key with valid input then runs normally", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await openDatabase(m)
       const err = await rejection(m.service.createInvites({ email: "" }, { idempotencyKey: "invalid-key" }))
       assert.equal(err.type, "invalid_data")
@@ -308,7 +299,7 @@ describe("keys are scoped to one database", () => {
 
 describe("retention (idempotencyRetentionSeconds)", { concurrency: true }, () => {
   test("with 1 second: an immediate repeat replays; a repeat after ~1.2 s is a new call (duplicate email)", async () => {
-    await withModule({ idempotencyRetentionSeconds: 1 }, async (m) => {
+    await withOptions({ idempotencyRetentionSeconds: 1 }, async (m) => {
       const input = () => [{ email: "ret1@example.com" }, { email: "ret2@example.com" }]
       const first = await m.service.createInvites(input(), { idempotencyKey: "ret-key" })
       assertSameDtos(await m.service.createInvites(input(), { idempotencyKey: "ret-key" }), first)
@@ -323,7 +314,7 @@ describe("retention (idempotencyRetentionSeconds)", { concurrency: true }, () =>
   })
 
   test("saving a new record deletes the expired ones", async () => {
-    await withModule({ idempotencyRetentionSeconds: 1 }, async (m) => {
+    await withOptions({ idempotencyRetentionSeconds: 1 }, async (m) => {
       await m.service.createInvites({ email: "old1@example.com" }, { idempotencyKey: "old-1" })
       await m.service.createInvites({ email: "old2@example.com" }, { idempotencyKey: "old-2" })
       assert.deepEqual(idempotencyRows(m.file).map((row) => row.key), ["old-1", "old-2"])
@@ -338,7 +329,7 @@ describe("retention (idempotencyRetentionSeconds)", { concurrency: true }, () =>
   })
 
   test("the default retention keeps a replay well past one second", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const first = await m.service.createInvites(batchInput("default"), { idempotencyKey: "default-key" })
       await delay(1200)
       assertSameDtos(await m.service.createInvites(batchInput("default"), { idempotencyKey: "default-key" }), first)
@@ -375,7 +366,7 @@ describe("retention (idempotencyRetentionSeconds)", { concurrency: true }, () =>
 
 describe("concurrent calls with the same key and the same input", () => {
   test("20 concurrent calls create the invites exactly once and all resolve with the same DTOs", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const results = await Promise.all(
         Array.from({ length: 20 }, () => m.service.createInvites(batchInput("race"), { idempotencyKey: "race-key" })),
       )
@@ -393,7 +384,7 @@ describe("concurrent calls with the same key and the same input", () => {
   })
 
   test("20 concurrent single-object calls: one invite, 20 identical DTOs", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const results = await Promise.all(
         Array.from({ length: 20 }, () => m.service.createInvites(richInput("race-single@example.com"), { idempotencyKey: "race-single" })),
       )
@@ -423,7 +414,7 @@ describe("concurrent calls with the same key and the same input", () => {
 
 describe("idempotencyKey inside a transaction", () => {
   test("a repeat inside the same transaction replays; events are delivered once, after commit", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const { first, again } = await m.service.transaction(async (tx) => {
         const first = await m.service.createInvites(batchInput("tx"), { transactionManager: tx, idempotencyKey: "tx-key" })
         const again = await m.service.createInvites(batchInput("tx"), { transactionManager: tx, idempotencyKey: "tx-key" })
@@ -441,7 +432,7 @@ describe("idempotencyKey inside a transaction", () => {
   })
 
   test("a key recorded outside replays inside a transaction", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       const first = await m.service.createInvites(batchInput("out"), { idempotencyKey: "out-key" })
       const tx = await m.service.begin()
       const again = await m.service.createInvites(batchInput("out"), { transactionManager: tx, idempotencyKey: "out-key" })
@@ -453,7 +444,7 @@ describe("idempotencyKey inside a transaction", () => {
   })
 
   test("a rolled-back call records nothing: afterwards the same key and input run as a new call", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await openDatabase(m)
       const tx = await m.service.begin()
       const undone = await m.service.createInvites(batchInput("rb"), { transactionManager: tx, idempotencyKey: "rb-key" })
@@ -473,7 +464,7 @@ describe("idempotencyKey inside a transaction", () => {
   })
 
   test("a transaction callback that throws records nothing", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await openDatabase(m)
       const err = await rejection(
         m.service.transaction(async (tx) => {
@@ -490,7 +481,7 @@ describe("idempotencyKey inside a transaction", () => {
   })
 
   test("a call failing in a savepoint records nothing; the same key then runs in that transaction", async () => {
-    await withModule({}, async (m) => {
+    await withOptions({}, async (m) => {
       await m.service.createInvites({ email: "held@example.com" })
       m.bus.calls.length = 0
       await m.service.transaction(async (tx) => {

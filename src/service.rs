@@ -321,11 +321,18 @@ impl InviteModule {
     outcome
   }
 
-  fn transaction_slot(&self, id: u64) -> Result<Arc<tokio::sync::Mutex<TransactionSlot>>> {
-    let transactions = self
+  /// The open transactions. A poisoned lock only means a panic elsewhere; the map is intact.
+  fn transactions(
+    &self,
+  ) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<tokio::sync::Mutex<TransactionSlot>>>> {
+    self
       .transactions
       .lock()
-      .unwrap_or_else(|poisoned| poisoned.into_inner());
+      .unwrap_or_else(|poisoned| poisoned.into_inner())
+  }
+
+  fn transaction_slot(&self, id: u64) -> Result<Arc<tokio::sync::Mutex<TransactionSlot>>> {
+    let transactions = self.transactions();
     transactions
       .get(&id)
       .cloned()
@@ -333,10 +340,7 @@ impl InviteModule {
   }
 
   fn take_transaction_slot(&self, id: u64) -> Result<Arc<tokio::sync::Mutex<TransactionSlot>>> {
-    let mut transactions = self
-      .transactions
-      .lock()
-      .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut transactions = self.transactions();
     transactions
       .remove(&id)
       .ok_or_else(|| Error::unexpected_state(TRANSACTION_ENDED))
@@ -351,9 +355,7 @@ impl InviteModule {
       failed: false,
     };
     self
-      .transactions
-      .lock()
-      .unwrap_or_else(|poisoned| poisoned.into_inner())
+      .transactions()
       .insert(id, Arc::new(tokio::sync::Mutex::new(slot)));
     Ok(id)
   }
@@ -386,13 +388,7 @@ impl InviteModule {
   /// Closes the database: open transactions roll back, later calls fail with
   /// `unexpected_state`.
   pub async fn close(&self) {
-    let open: Vec<_> = self
-      .transactions
-      .lock()
-      .unwrap_or_else(|poisoned| poisoned.into_inner())
-      .drain()
-      .map(|(_, slot)| slot)
-      .collect();
+    let open: Vec<_> = self.transactions().drain().map(|(_, slot)| slot).collect();
     for slot in open {
       if let Some(transaction) = slot.lock().await.transaction.take() {
         let _ = transaction.rollback().await;

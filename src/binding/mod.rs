@@ -67,7 +67,12 @@ impl CallInput {
       let mut hasher = Sha256::new();
       hasher.update(method.as_bytes());
       hasher.update([0, u8::from(self.single)]);
-      hasher.update(Value::Array(self.items.clone()).to_string().as_bytes());
+      // Items re-serialized from their parsed form: the same input gives the same bytes.
+      hasher.update(
+        serde_json::to_string(&self.items)
+          .unwrap_or_default()
+          .as_bytes(),
+      );
       hasher
         .finalize()
         .iter()
