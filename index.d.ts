@@ -81,7 +81,7 @@ export interface CreateUserDTO {
   id?: string | null
 }
 
-/** Medusa's `UserDTO`. */
+/** Medusa's `UserDTO`, in this key order; `roles` are the roles of the invite it accepted. */
 export interface UserDTO {
   id: string
   first_name: string | null
@@ -92,6 +92,97 @@ export interface UserDTO {
   created_at: Date
   updated_at: Date
   deleted_at: Date | null
+  roles: string[] | null
+}
+
+/** Medusa's `UpdateInviteDTO`, plus `email` and `expires_at`, which Medusa also lets through. */
+export interface UpdateInviteDTO {
+  id: string
+  accepted?: boolean | null
+  /** Merged into the stored metadata; a key set to `""` is removed; `null` clears it. */
+  metadata?: Record<string, unknown> | null
+  roles?: string[] | null
+  email?: string
+  expires_at?: Date | string
+  /** Ignored: tokens are only issued by createInvites and refreshInviteTokens. */
+  token?: string
+}
+
+/** The user `acceptInvite` creates; the email defaults to the invite's. */
+export interface AcceptInviteUserDTO {
+  first_name?: string | null
+  last_name?: string | null
+  email?: string | null
+  avatar_url?: string | null
+  metadata?: Record<string, unknown> | null
+  id?: string | null
+}
+
+/** `$eq`, `$ne`, `$lt`, `$lte`, `$gt`, `$gte` on a date column. */
+export interface DateComparisonOperator {
+  $eq?: Date | string | null
+  $ne?: Date | string | null
+  $lt?: Date | string
+  $lte?: Date | string
+  $gt?: Date | string
+  $gte?: Date | string
+}
+
+/** Operators on a text column. */
+export interface StringComparisonOperator {
+  $eq?: string
+  $ne?: string
+  $in?: string[]
+  $nin?: string[]
+  $like?: string
+  $ilike?: string
+}
+
+type TextFilter = string | string[] | StringComparisonOperator
+
+/** Filters of `listInvites` / `listAndCountInvites`. */
+export interface FilterableInviteProps {
+  /** A case-insensitive substring of the email (taken literally). */
+  q?: string
+  id?: TextFilter
+  email?: TextFilter
+  accepted?: boolean
+  expires_at?: DateComparisonOperator
+  created_at?: DateComparisonOperator
+  updated_at?: DateComparisonOperator
+  deleted_at?: DateComparisonOperator | null
+  $and?: FilterableInviteProps[]
+  $or?: FilterableInviteProps[]
+}
+
+/** Filters of `listUsers` / `listAndCountUsers`. */
+export interface FilterableUserProps {
+  /** A case-insensitive substring of the email, first or last name. */
+  q?: string
+  id?: TextFilter
+  email?: TextFilter
+  first_name?: TextFilter
+  last_name?: TextFilter
+  created_at?: DateComparisonOperator
+  updated_at?: DateComparisonOperator
+  deleted_at?: DateComparisonOperator | null
+  $and?: FilterableUserProps[]
+  $or?: FilterableUserProps[]
+}
+
+/** Medusa's `FindConfig`: the parts this module reads. */
+export interface FindConfig<Entity = unknown> {
+  /** Only these keys (and `id`) are returned. */
+  select?: (string | keyof Entity)[]
+  skip?: number | null
+  /** `null` or absent: every row. */
+  take?: number | null
+  /** `{ field: "ASC" | "DESC" }`; `id ASC` by default and as the last tie-breaker. */
+  order?: { [field: string]: "ASC" | "DESC" | "asc" | "desc" | any }
+  withDeleted?: boolean
+  /** Accepted; invites and users have no relations to load. */
+  relations?: string[]
+  [other: string]: unknown
 }
 
 /** Any object with Medusa's event bus `emit`. */
@@ -164,6 +255,37 @@ export declare class UserModuleService {
   createInvites(data: CreateInviteDTO, sharedContext?: Context): Promise<InviteDTO>
   createUsers(data: CreateUserDTO[], sharedContext?: Context): Promise<UserDTO[]>
   createUsers(data: CreateUserDTO, sharedContext?: Context): Promise<UserDTO>
+  /** Verifies the token and returns its live invite; rotated or expired tokens are refused. */
+  validateInviteToken(token: string, sharedContext?: Context): Promise<InviteDTO>
+  /** New tokens and `expires_at`; the old tokens stop validating. */
+  refreshInviteTokens(inviteIds: string[], sharedContext?: Context): Promise<InviteDTO[]>
+  retrieveInvite(id: string, config?: FindConfig<InviteDTO>, sharedContext?: Context): Promise<InviteDTO>
+  listInvites(filters?: FilterableInviteProps, config?: FindConfig<InviteDTO>, sharedContext?: Context): Promise<InviteDTO[]>
+  listAndCountInvites(filters?: FilterableInviteProps, config?: FindConfig<InviteDTO>, sharedContext?: Context): Promise<[InviteDTO[], number]>
+  updateInvites(data: UpdateInviteDTO[], sharedContext?: Context): Promise<InviteDTO[]>
+  updateInvites(data: UpdateInviteDTO, sharedContext?: Context): Promise<InviteDTO>
+  /** Hard delete. */
+  deleteInvites(ids: string[] | string, sharedContext?: Context): Promise<void>
+  /** Resolves with `{ invite_id: [...] }`, or `{}` when no live invite matched. */
+  softDeleteInvites<TReturnableLinkableKeys extends string = string>(
+    inviteIds: string[] | string,
+    config?: { returnLinkableKeys?: TReturnableLinkableKeys[] },
+    sharedContext?: Context,
+  ): Promise<Record<string, string[]>>
+  /** Resolves with `{ invite_id: [...] }`, or `{}`; refused when a live invite now holds an email. */
+  restoreInvites<TReturnableLinkableKeys extends string = string>(
+    inviteIds: string[] | string,
+    config?: { returnLinkableKeys?: TReturnableLinkableKeys[] },
+    sharedContext?: Context,
+  ): Promise<Record<string, string[]>>
+  /**
+   * Validates the token, then in one transaction creates the user (the invite's email and
+   * roles) and soft-deletes the invite. A second accept of the same token is not_found.
+   */
+  acceptInvite(token: string, user?: AcceptInviteUserDTO, sharedContext?: Context): Promise<UserDTO>
+  retrieveUser(id: string, config?: FindConfig<UserDTO>, sharedContext?: Context): Promise<UserDTO>
+  listUsers(filters?: FilterableUserProps, config?: FindConfig<UserDTO>, sharedContext?: Context): Promise<UserDTO[]>
+  listAndCountUsers(filters?: FilterableUserProps, config?: FindConfig<UserDTO>, sharedContext?: Context): Promise<[UserDTO[], number]>
   /** Opens a transaction. On SQLite it holds the module's write lock until it ends. */
   begin(options?: TransactionOptions): Promise<InviteTransaction>
   /** Runs `work(tx)` in a transaction: commit when it resolves, rollback when it throws. */

@@ -9,7 +9,8 @@ const DTO_KEYS = [
 ]
 /** The real Medusa 2.21.2 serialization order (FINDINGS §1); ours appends `roles` (spec §2.6). */
 const ORACLE_KEYS = ["id", "email", "accepted", "token", "expires_at", "metadata", "created_at", "updated_at", "deleted_at"]
-const USER_KEYS = ["id", "first_name", "last_name", "email", "avatar_url", "metadata", "created_at", "updated_at", "deleted_at"]
+// Medusa's UserDTO keys, then `roles` (set when a user comes from an accepted invite).
+const USER_KEYS = ["id", "first_name", "last_name", "email", "avatar_url", "metadata", "created_at", "updated_at", "deleted_at", "roles"]
 const INVITE_ID = /^invite_[0-9A-HJKMNP-TV-Z]{26}$/
 const USER_ID = /^user_[0-9A-HJKMNP-TV-Z]{26}$/
 

@@ -61,6 +61,7 @@ test("the invite and user tables mirror Medusa's columns, plus roles", async () 
     ["created_at", "timestamptz", 1, 0],
     ["updated_at", "timestamptz", 1, 0],
     ["deleted_at", "timestamptz", 0, 0],
+    ["roles", "jsonb", 0, 0],
   ])
   const indexes = rows<{ name: string; sql: string }>(
     m.file,

@@ -726,6 +726,7 @@ describe("enableNestedTransactions", () => {
   test("WITHOUT the flag: a failing existing-user check poisons the transaction too", async () => {
     await withModule(async (m) => {
       await m.service.createUsers({ email: "user@example.com" })
+      m.bus.calls.length = 0 // createUsers announced the user; only what follows counts
       const tx = await m.service.begin()
       await m.service.createInvites({ email: "ok@example.com" }, { transactionManager: tx })
       const failed = await rejection(m.service.createInvites({ email: "user@example.com" }, { transactionManager: tx }))

@@ -1,7 +1,7 @@
 // Compile-only type test (`npm run test:types`): our two doors against the real
 // @medusajs/types@2.21.2.
-import type { Context as MedusaContext, IUserModuleService, InviteDTO as MedusaInviteDTO } from "@medusajs/types"
-import { createInvites, UserModuleService, MedusaError, type InviteDTO } from ".."
+import type { Context as MedusaContext, IUserModuleService, InviteDTO as MedusaInviteDTO, UserDTO as MedusaUserDTO } from "@medusajs/types"
+import { createInvites, UserModuleService, MedusaError, type InviteDTO, type UserDTO } from ".."
 
 type MedusaCreateInvites = IUserModuleService["createInvites"]
 type MedusaCreateUsers = IUserModuleService["createUsers"]
@@ -13,6 +13,34 @@ export const topLevelDoor: MedusaCreateInvites = createInvites
 export const classDoor: MedusaCreateInvites = service.createInvites.bind(service)
 export const classMethod: MedusaCreateInvites = service.createInvites
 export const usersDoor: MedusaCreateUsers = service.createUsers
+
+// Every lifecycle method is assignable to the same member of IUserModuleService (issue 5).
+type Member<K extends keyof IUserModuleService> = IUserModuleService[K]
+export const validateInviteToken: Member<"validateInviteToken"> = service.validateInviteToken
+export const refreshInviteTokens: Member<"refreshInviteTokens"> = service.refreshInviteTokens
+export const retrieveInvite: Member<"retrieveInvite"> = service.retrieveInvite
+export const listInvites: Member<"listInvites"> = service.listInvites
+export const listAndCountInvites: Member<"listAndCountInvites"> = service.listAndCountInvites
+export const updateInvites: Member<"updateInvites"> = service.updateInvites
+export const deleteInvites: Member<"deleteInvites"> = service.deleteInvites
+export const softDeleteInvites: Member<"softDeleteInvites"> = service.softDeleteInvites
+export const restoreInvites: Member<"restoreInvites"> = service.restoreInvites
+export const retrieveUser: Member<"retrieveUser"> = service.retrieveUser
+export const listUsers: Member<"listUsers"> = service.listUsers
+export const listAndCountUsers: Member<"listAndCountUsers"> = service.listAndCountUsers
+
+export async function lifecycleShapes(): Promise<void> {
+  const one: InviteDTO = await service.updateInvites({ id: "invite_1", metadata: { a: 1 } })
+  const many: InviteDTO[] = await service.updateInvites([{ id: "invite_1", accepted: true }])
+  const [page, count]: [InviteDTO[], number] = await service.listAndCountInvites({ email: ["a@x.com"] }, { take: 50 })
+  const user: UserDTO = await service.acceptInvite(one.token, { first_name: "Ada" })
+  const asMedusaUser: MedusaUserDTO = user
+  // @ts-expect-error updateInvites needs an id
+  void service.updateInvites({ accepted: true })
+  // @ts-expect-error a single update gives one DTO, not an array
+  const wrongMany: InviteDTO[] = await service.updateInvites({ id: "invite_1" })
+  void [many, page, count, asMedusaUser, wrongMany]
+}
 
 // A Medusa Context passes straight through as sharedContext.
 declare const medusaContext: MedusaContext

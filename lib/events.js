@@ -2,14 +2,47 @@
 // Events (spec §5): Medusa's names and shapes, delivered once, after commit.
 
 const INVITE_CREATED = "user.invite.created";
+const INVITE_UPDATED = "user.invite.updated";
+const INVITE_DELETED = "user.invite.deleted";
+const USER_CREATED = "user.user.created";
 // The doubled "user." is Medusa's own (spec §5).
 const INVITE_TOKEN_GENERATED = "user.user.invite.token_generated";
 
-function metadata(action, eventGroupId) {
+function metadata(action, eventGroupId, object = "invite") {
   return eventGroupId === undefined
-    ? { source: "user", object: "invite", action }
-    : { source: "user", object: "invite", action, eventGroupId };
+    ? { source: "user", object, action }
+    : { source: "user", object, action, eventGroupId };
 }
+
+/** One message per id: `name` with `{ id }`. */
+function perRow(name, object, action, ids, eventGroupId) {
+  return ids.map((id) => ({ name, metadata: metadata(action, eventGroupId, object), data: { id }, options: undefined }));
+}
+
+/** Medusa's one `token_generated` message per call; a single id is a string, several an array. */
+function tokenGenerated(action, ids, eventGroupId) {
+  return {
+    name: INVITE_TOKEN_GENERATED,
+    metadata: metadata(action, eventGroupId),
+    data: { id: ids.length === 1 ? ids[0] : ids.slice() },
+    options: undefined,
+  };
+}
+
+/**
+ * updateInvites and refreshInviteTokens (spec §8): `user.invite.updated` per changed row,
+ * then one `token_generated` for every row of the call. Medusa's refresh labels that one
+ * with action "created", its update with "token_generated".
+ */
+function inviteUpdatedMessages(updatedIds, allIds, action, eventGroupId) {
+  return [
+    ...perRow(INVITE_UPDATED, "invite", "updated", updatedIds, eventGroupId),
+    tokenGenerated(action, allIds, eventGroupId),
+  ];
+}
+
+const inviteDeletedMessages = (ids, eventGroupId) => perRow(INVITE_DELETED, "invite", "deleted", ids, eventGroupId);
+const userCreatedMessages = (ids, eventGroupId) => perRow(USER_CREATED, "user", "created", ids, eventGroupId);
 
 /** One `user.invite.created` per invite, then one `token_generated` for the call. */
 function inviteCreatedMessages(ids, eventGroupId) {
@@ -17,13 +50,7 @@ function inviteCreatedMessages(ids, eventGroupId) {
   for (let i = 0; i < ids.length; i++) {
     messages[i] = { name: INVITE_CREATED, metadata: metadata("created", eventGroupId), data: { id: ids[i] }, options: undefined };
   }
-  messages[ids.length] = {
-    name: INVITE_TOKEN_GENERATED,
-    metadata: metadata("token_generated", eventGroupId),
-    // Medusa sends a single id as a string and several as an array.
-    data: { id: ids.length === 1 ? ids[0] : ids.slice() },
-    options: undefined,
-  };
+  messages[ids.length] = tokenGenerated("token_generated", ids, eventGroupId);
   return messages;
 }
 
@@ -47,4 +74,12 @@ async function deliver({ eventBus, messageAggregator, preventReleaseEvents }, ma
   await eventBus.emit(messages, { internal: true });
 }
 
-module.exports = { inviteCreatedMessages, deliver, INVITE_CREATED, INVITE_TOKEN_GENERATED };
+module.exports = {
+  inviteCreatedMessages,
+  inviteUpdatedMessages,
+  inviteDeletedMessages,
+  userCreatedMessages,
+  deliver,
+  INVITE_CREATED,
+  INVITE_TOKEN_GENERATED,
+};

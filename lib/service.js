@@ -2,8 +2,12 @@
 // UserModuleService: Medusa's module surface over the native module. Input is snapshotted
 // here (wire.js), the work runs natively off the JS thread, DTOs and events are built here.
 const { MedusaError, fromNative, fromNativeThrow } = require("./medusa-error");
-const { encodeInvite, encodeUser, encodeContext } = require("./wire");
-const { inviteCreatedMessages, deliver } = require("./events");
+const {
+  encodeInvite, encodeUser, encodeInviteUpdate, encodeIds, encodeQuery, encodeToken, encodeContext,
+} = require("./wire");
+const {
+  inviteCreatedMessages, inviteUpdatedMessages, inviteDeletedMessages, userCreatedMessages, deliver,
+} = require("./events");
 const { InviteTransaction, joinTransaction, reserveDelivery, markClosed } = require("./transaction");
 const { NativeChannel } = require("./native");
 
@@ -88,8 +92,40 @@ function userDto(user) {
     created_at: new Date(user.created_at),
     updated_at: new Date(user.updated_at),
     deleted_at: user.deleted_at === null ? null : new Date(user.deleted_at),
+    roles: user.roles ?? null,
   };
 }
+
+/** A stored invite (native JSON) as Medusa's InviteDTO. */
+function storedInviteDto(invite) {
+  return {
+    id: invite.id,
+    email: invite.email,
+    accepted: invite.accepted,
+    token: invite.token,
+    expires_at: new Date(invite.expires_at),
+    metadata: invite.metadata === null ? null : JSON.parse(invite.metadata),
+    created_at: new Date(invite.created_at),
+    updated_at: new Date(invite.updated_at),
+    deleted_at: invite.deleted_at === null ? null : new Date(invite.deleted_at),
+    roles: invite.roles ?? null,
+  };
+}
+
+/** `config.select`: `id` and the selected keys, in DTO key order (Medusa always adds the id). */
+function selector(config) {
+  const select = config?.select;
+  if (!Array.isArray(select)) return (dto) => dto;
+  const wanted = new Set(["id", ...select.filter((key) => typeof key === "string")]);
+  return (dto) => {
+    const out = {};
+    for (const key of Object.keys(dto)) if (wanted.has(key)) out[key] = dto[key];
+    return out;
+  };
+}
+
+/** softDelete/restore results: `{ invite_id: [...] }`, or `{}` when nothing matched (as Medusa). */
+const linkable = (ids) => (ids.length > 0 ? { invite_id: ids } : {});
 
 class UserModuleService {
   #native;
@@ -154,14 +190,183 @@ class UserModuleService {
     return single ? dtos[0] : dtos;
   }
 
-  /** Medusa's `createUsers` (user fields only); a live user's email cannot be used twice. */
+  /**
+   * Medusa's `createUsers` (user fields only); a live user's email cannot be used twice.
+   * Emits `user.user.created` per user, as Medusa does.
+   */
   async createUsers(data, sharedContext) {
     const { single, items } = encodeBatch(data, encodeUser, "createUsers");
     const context = snapshot("sharedContext", () => encodeContext(sharedContext));
     const transaction = joinTransaction(context.transactionManager, this);
-    const users = await callNative((json) => this.#native.call("createUsers", json), items, context, transaction, single);
+    const delivery = transaction && reserveDelivery(transaction);
+    let users;
+    try {
+      users = await callNative((json) => this.#native.call("createUsers", json), items, context, transaction, single);
+    } catch (error) {
+      delivery?.failed();
+      throw error;
+    }
     const dtos = users.map(userDto);
+    const ids = dtos.map((user) => user.id);
+    await this.#announce(context, delivery, ids.length > 0 && (() => userCreatedMessages(ids, context.events.eventGroupId)));
     return single ? dtos[0] : dtos;
+  }
+
+  /**
+   * Delivers a call's events (spec §5): after the caller's transaction commits when there is
+   * one, else now. `makeMessages` false means there is nothing to announce.
+   */
+  async #announce(context, delivery, makeMessages) {
+    const deliverEvents = makeMessages
+      ? () => deliver({ eventBus: this.#eventBus, ...context.events }, makeMessages)
+      : undefined;
+    if (delivery) delivery.done(deliverEvents);
+    else if (deliverEvents) await deliverEvents();
+  }
+
+  /**
+   * One lifecycle call (spec §8) through the native `lifecycle` method. `events(result)`
+   * returns the messages to announce (or false) once the call has succeeded.
+   */
+  async #lifecycle(method, encodeArgs, sharedContext, events) {
+    const args = snapshot(`The input of ${method}`, encodeArgs);
+    const context = snapshot("sharedContext", () => encodeContext(sharedContext));
+    const transaction = joinTransaction(context.transactionManager, this);
+    const delivery = events && transaction ? reserveDelivery(transaction) : undefined;
+    const call = { context: context.wire, args };
+    if (transaction) call.transaction = transaction.id;
+    let result;
+    try {
+      result = unwrap(await this.#native.call("lifecycle", method, JSON.stringify(call)));
+    } catch (error) {
+      delivery?.failed();
+      throw error;
+    }
+    if (events) {
+      const messages = events(result, context.events.eventGroupId);
+      await this.#announce(context, delivery, messages && messages.length > 0 && (() => messages));
+    }
+    return result;
+  }
+
+  /**
+   * Medusa's `validateInviteToken`: verifies the token (jwt_public_key ?? jwt_secret,
+   * jwt_verify_options ?? jwt_options) and returns the live invite whose current token it is.
+   */
+  async validateInviteToken(token, sharedContext) {
+    const invite = await this.#lifecycle("validateInviteToken", () => ({ token: encodeToken(token) }), sharedContext);
+    return storedInviteDto(invite);
+  }
+
+  /** Medusa's `refreshInviteTokens`: new tokens and expiry; the old tokens stop validating. */
+  async refreshInviteTokens(inviteIds, sharedContext) {
+    const { invites } = await this.#lifecycle(
+      "refreshInviteTokens",
+      () => ({ ids: encodeIds(inviteIds) }),
+      sharedContext,
+      ({ invites }, eventGroupId) => {
+        const ids = invites.map((invite) => invite.id);
+        // Medusa labels this token_generated message with action "created" (spec §8).
+        return ids.length > 0 && inviteUpdatedMessages(ids, ids, "created", eventGroupId);
+      },
+    );
+    return invites.map(storedInviteDto);
+  }
+
+  /** Medusa's `retrieveInvite`: not_found when there is no such (live) invite. */
+  async retrieveInvite(id, config, sharedContext) {
+    const { invites } = await this.#lifecycle("retrieveInvite", () => ({ id: encodeQuery(id), config: encodeQuery(config) }), sharedContext);
+    return selector(config)(storedInviteDto(invites[0]));
+  }
+
+  /** Medusa's `listInvites`: default order `id ASC`, soft-deleted hidden unless `withDeleted`. */
+  async listInvites(filters, config, sharedContext) {
+    const { invites } = await this.#lifecycle("listInvites", () => ({ filters: encodeQuery(filters), config: encodeQuery(config) }), sharedContext);
+    const select = selector(config);
+    return invites.map((invite) => select(storedInviteDto(invite)));
+  }
+
+  /** Medusa's `listAndCountInvites`: `[page, count of every match]`. */
+  async listAndCountInvites(filters, config, sharedContext) {
+    const { invites, count } = await this.#lifecycle("listAndCountInvites", () => ({ filters: encodeQuery(filters), config: encodeQuery(config) }), sharedContext);
+    const select = selector(config);
+    return [invites.map((invite) => select(storedInviteDto(invite))), count];
+  }
+
+  /** Medusa's `updateInvites`: one object in, one out; an array in, an array out. */
+  async updateInvites(data, sharedContext) {
+    const single = !Array.isArray(data);
+    const { invites } = await this.#lifecycle(
+      "updateInvites",
+      () => ({ items: single ? [encodeInviteUpdate(data)] : data.map(encodeInviteUpdate) }),
+      sharedContext,
+      ({ invites, changed }, eventGroupId) => {
+        if (invites.length === 0) return false;
+        const updated = invites.filter((_, index) => changed[index]).map((invite) => invite.id);
+        return inviteUpdatedMessages(updated, invites.map((invite) => invite.id), "token_generated", eventGroupId);
+      },
+    );
+    const dtos = invites.map(storedInviteDto);
+    return single ? dtos[0] : dtos;
+  }
+
+  /** Medusa's `deleteInvites`: removes the rows for good. */
+  async deleteInvites(ids, sharedContext) {
+    await this.#lifecycle("deleteInvites", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
+      inviteDeletedMessages(result.ids, eventGroupId),
+    );
+  }
+
+  /** Medusa's `softDeleteInvites`: `{ invite_id: [...] }`; the emails become free again. */
+  async softDeleteInvites(ids, config, sharedContext) {
+    const result = await this.#lifecycle("softDeleteInvites", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
+      inviteDeletedMessages(result.ids, eventGroupId),
+    );
+    return linkable(result.ids);
+  }
+
+  /** Medusa's `restoreInvites`: `{ invite_id: [...] }`; refused when a live invite now holds an email. */
+  async restoreInvites(ids, config, sharedContext) {
+    const result = await this.#lifecycle("restoreInvites", () => ({ ids: encodeIds(ids) }), sharedContext);
+    return linkable(result.ids);
+  }
+
+  /**
+   * Accepts an invite (Medusa's accept workflow as one call): validates the token, then in one
+   * transaction creates the user (the invite's email and roles, `first_name`/`last_name` from
+   * `user`) and soft-deletes the invite. Resolves with the UserDTO.
+   */
+  async acceptInvite(token, user, sharedContext) {
+    const result = await this.#lifecycle(
+      "acceptInvite",
+      () => ({ token: encodeToken(token), user: user === undefined || user === null ? null : encodeUser(user) }),
+      sharedContext,
+      (result, eventGroupId) => [
+        ...userCreatedMessages([result.user.id], eventGroupId),
+        ...inviteDeletedMessages([result.inviteId], eventGroupId),
+      ],
+    );
+    return userDto(result.user);
+  }
+
+  /** Medusa's `retrieveUser`. */
+  async retrieveUser(id, config, sharedContext) {
+    const { users } = await this.#lifecycle("retrieveUser", () => ({ id: encodeQuery(id), config: encodeQuery(config) }), sharedContext);
+    return selector(config)(userDto(users[0]));
+  }
+
+  /** Medusa's `listUsers`. */
+  async listUsers(filters, config, sharedContext) {
+    const { users } = await this.#lifecycle("listUsers", () => ({ filters: encodeQuery(filters), config: encodeQuery(config) }), sharedContext);
+    const select = selector(config);
+    return users.map((user) => select(userDto(user)));
+  }
+
+  /** Medusa's `listAndCountUsers`. */
+  async listAndCountUsers(filters, config, sharedContext) {
+    const { users, count } = await this.#lifecycle("listAndCountUsers", () => ({ filters: encodeQuery(filters), config: encodeQuery(config) }), sharedContext);
+    const select = selector(config);
+    return [users.map((user) => select(userDto(user))), count];
   }
 
   /**

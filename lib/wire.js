@@ -72,12 +72,42 @@ function encodeItem(item, fields, jsonFields) {
   return out;
 }
 
+/**
+ * Filters and find config (list/retrieve): plain JSON all the way down, Dates as
+ * `{ $date: ms }`, anything JSON cannot hold as a type tag. Deeper than `depth` is cut.
+ */
+function encodeQuery(value, depth = 0) {
+  // An absent argument (`listInvites()`) is no filter at all.
+  if (value === undefined || value === null) return null;
+  if (depth > 32) return { $t: "object" };
+  if (typeof value === "object" && value !== null && !isDate(value)) {
+    if (Array.isArray(value)) return value.map((item) => encodeQuery(item, depth + 1));
+    const out = {};
+    for (const key of Object.keys(value)) {
+      const item = value[key];
+      if (item !== undefined) out[key] = encodeQuery(item, depth + 1);
+    }
+    return out;
+  }
+  return encode(value, false);
+}
+
+/** A token argument as jsonwebtoken sees it: a string, a falsy value (`null`), or a type tag. */
+function encodeToken(token) {
+  if (typeof token === "string") return encode(token, false);
+  return token ? { $t: typeName(token) } : null;
+}
+
 const INVITE_FIELDS = ["email", "accepted", "metadata", "roles", "id", "created_at", "updated_at", "deleted_at"];
+const INVITE_UPDATE_FIELDS = ["id", "email", "accepted", "metadata", "roles", "expires_at"];
 const USER_FIELDS = ["email", "first_name", "last_name", "avatar_url", "metadata", "id"];
 const JSON_FIELDS = ["metadata"];
 
 const encodeInvite = (item) => encodeItem(item, INVITE_FIELDS, JSON_FIELDS);
 const encodeUser = (item) => encodeItem(item, USER_FIELDS, JSON_FIELDS);
+const encodeInviteUpdate = (item) => encodeItem(item, INVITE_UPDATE_FIELDS, JSON_FIELDS);
+/** An id or an array of ids. */
+const encodeIds = (ids) => encode(ids, false);
 
 // transactionManager is not among them: it is a handle that stays in JS (service.js).
 const CONTEXT_FIELDS = [
@@ -124,4 +154,13 @@ function encodeContext(context) {
   };
 }
 
-module.exports = { encodeInvite, encodeUser, encodeContext, typeName };
+module.exports = {
+  encodeInvite,
+  encodeUser,
+  encodeInviteUpdate,
+  encodeIds,
+  encodeQuery,
+  encodeToken,
+  encodeContext,
+  typeName,
+};

@@ -47,10 +47,7 @@ pub struct Invite {
 impl Invite {
   /// The roles as the JSON text both stores keep (`["admin"]`), or `None`.
   pub fn roles_json(&self) -> Option<String> {
-    self
-      .roles
-      .as_ref()
-      .map(|roles| serde_json::Value::from(roles.clone()).to_string())
+    roles_json(&self.roles)
   }
 }
 
@@ -65,6 +62,19 @@ pub struct NewUser {
   pub metadata: Option<String>,
 }
 
+/// One `UpdateInviteDTO` item (spec §8): `None` leaves a field as it is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InviteUpdate {
+  /// `""` when the item has none (Medusa then reports `Invite with id "" not found`).
+  pub id: String,
+  pub email: Option<String>,
+  pub accepted: Option<bool>,
+  pub expires_at: Option<i64>,
+  /// `Some(None)` clears the metadata; `Some(Some(json))` merges the object in.
+  pub metadata: Option<Option<String>>,
+  pub roles: Option<Option<Vec<String>>>,
+}
+
 /// A stored user.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -77,4 +87,13 @@ pub struct User {
   pub created_at: i64,
   pub updated_at: i64,
   pub deleted_at: Option<i64>,
+  /// The RBAC roles it was given (by an accepted invite); Medusa's `UserDTO.roles`.
+  pub roles: Option<Vec<String>>,
+}
+
+/// Roles as the JSON text both stores keep (`["admin"]`), or `None`.
+pub fn roles_json(roles: &Option<Vec<String>>) -> Option<String> {
+  roles
+    .as_ref()
+    .map(|roles| serde_json::Value::from(roles.clone()).to_string())
 }

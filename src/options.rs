@@ -28,7 +28,11 @@ pub const DEFAULT_SQLITE_PATH: &str = ".medusa-invites/invites.sqlite";
 
 pub struct ModuleOptions {
   pub jwt_secret: String,
+  /// Verifies tokens signed with a private key (`validateInviteToken`, spec §8).
+  pub jwt_public_key: Option<String>,
   pub jwt_options: Option<Map<String, Value>>,
+  /// jsonwebtoken's verify options; `jwt_options` when absent (as Medusa).
+  pub jwt_verify_options: Option<Map<String, Value>>,
   pub valid_duration: Option<Value>,
   pub database: Database,
   pub synchronous: Synchronous,
@@ -146,8 +150,28 @@ impl ModuleOptions {
         ))
       }
     };
+    let jwt_public_key = match options.get("jwt_public_key") {
+      None | Some(Value::Null) => None,
+      Some(Value::String(key)) if !key.is_empty() => Some(key.clone()),
+      Some(_) => {
+        return Err(Error::invalid_argument(
+          "The UserModule's jwt_public_key must be a PEM public key string",
+        ))
+      }
+    };
+    let jwt_verify_options = match options.get("jwt_verify_options") {
+      None | Some(Value::Null) => None,
+      Some(Value::Object(verify)) => Some(verify.clone()),
+      Some(_) => {
+        return Err(Error::invalid_argument(
+          "The UserModule's jwt_verify_options must be an object",
+        ))
+      }
+    };
     Ok(ModuleOptions {
       jwt_secret,
+      jwt_public_key,
+      jwt_verify_options,
       idempotency_retention_ms: (idempotency_retention_seconds * 1000.0) as i64,
       jwt_options,
       valid_duration: options.get("valid_duration").cloned(),

@@ -9,12 +9,15 @@ use serde::Serialize;
 use crate::context::{CallContext, IsolationLevel};
 use crate::error::{Error, Result};
 use crate::ids::IdGenerator;
-use crate::invite::{Invite, NewInvite, NewUser, User};
+use crate::invite::{Invite, InviteUpdate, NewInvite, NewUser, User};
+use crate::lifecycle::{check_invite, invite_not_found, Done, Op};
 use crate::options::{Database, ModuleOptions};
+use crate::query::{Entity, Query};
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::{SqliteStore, Synchronous};
 use crate::store::{Outcome, Replay, Store, Transaction, Work};
 use crate::token::{TokenOptions, TokenSigner};
+use crate::verify::{InviteId, TokenVerifier};
 
 pub const CLOSED: &str = "The invite module is closed; create a new UserModuleService";
 pub const TRANSACTION_ENDED: &str = "The transaction has already been committed or rolled back";
@@ -48,7 +51,8 @@ pub struct CallOptions {
 pub struct InviteModule {
   /// Option errors (a bad `expiresIn`, an unknown `jwt_options` key) reject every call, as
   /// they do in Medusa, where jsonwebtoken reports them when signing.
-  signer: Result<TokenSigner>,
+  signer: Result<Arc<TokenSigner>>,
+  verifier: TokenVerifier,
   database: Database,
   synchronous: Synchronous,
   idempotency_retention_ms: i64,
@@ -143,9 +147,20 @@ impl InviteModule {
       secret: &options.jwt_secret,
       jwt_options: options.jwt_options.as_ref(),
       valid_duration: options.valid_duration.as_ref(),
-    });
+    })
+    .map(Arc::new);
+    // jwt_verify_options ?? jwt_options, and jwt_public_key ?? jwt_secret (spec §8).
+    let verifier = TokenVerifier::new(
+      &options.jwt_secret,
+      options.jwt_public_key.as_deref(),
+      options
+        .jwt_verify_options
+        .as_ref()
+        .or(options.jwt_options.as_ref()),
+    );
     InviteModule {
       signer,
+      verifier,
       database: options.database,
       synchronous: options.synchronous,
       idempotency_retention_ms: options.idempotency_retention_ms,
@@ -255,6 +270,11 @@ impl InviteModule {
         json,
         replayed: true,
       },
+      Outcome::Done(_) => {
+        return Err(Error::unexpected_state(
+          "Internal error in medusa-invites: unexpected store outcome",
+        ))
+      }
     })
   }
 
@@ -278,6 +298,7 @@ impl InviteModule {
           created_at: now,
           updated_at: now,
           deleted_at: None,
+          roles: None,
         })
       })
       .collect::<Result<Vec<_>>>()?;
@@ -294,6 +315,99 @@ impl InviteModule {
       )
       .await?;
     Ok(Arc::try_unwrap(users).unwrap_or_else(|shared| (*shared).clone()))
+  }
+
+  /// Runs one lifecycle call (spec §8) in its own transaction or the caller's.
+  pub async fn lifecycle(&self, op: Op, call: &CallOptions) -> Result<Done> {
+    match self.execute(Work::Lifecycle(op), call).await? {
+      Outcome::Done(done) => Ok(done),
+      _ => Err(Error::unexpected_state(
+        "Internal error in medusa-invites: unexpected store outcome",
+      )),
+    }
+  }
+
+  /// The id a token carries once it verifies (jsonwebtoken's checks and messages).
+  fn verified_invite_id(&self, token: &str, now: i64) -> Result<String> {
+    match self.verifier.verify(token, now)? {
+      InviteId::Id(id) => Ok(id),
+      InviteId::Missing => Err(Error::new(
+        crate::error::ErrorKind::NotFound,
+        "invite - id must be defined",
+      )),
+    }
+  }
+
+  /// `validateInviteToken`: a verified token that is the live invite's current one, not
+  /// expired (spec §8).
+  pub async fn validate_invite_token(&self, token: &str, call: &CallOptions) -> Result<Invite> {
+    let now = now_ms();
+    let id = self.verified_invite_id(token, now)?;
+    let query = Query::by_ids(Entity::Invite, std::slice::from_ref(&id), false);
+    let invite = match self.lifecycle(Op::Find(query), call).await? {
+      Done::Invites(found) => found.rows.into_iter().next(),
+      _ => None,
+    }
+    .ok_or_else(|| invite_not_found(&id))?;
+    check_invite(&invite, token, now)?;
+    Ok(invite)
+  }
+
+  /// `refreshInviteTokens`: new tokens and expiry for live invites.
+  pub async fn refresh_invite_tokens(&self, ids: Vec<String>, call: &CallOptions) -> Result<Done> {
+    let signer = self.signer.as_ref().map_err(Clone::clone)?;
+    let op = Op::Refresh {
+      ids,
+      signer: Arc::clone(signer),
+      now: now_ms(),
+    };
+    self.lifecycle(op, call).await
+  }
+
+  pub async fn update_invites(&self, items: Vec<InviteUpdate>, call: &CallOptions) -> Result<Done> {
+    self
+      .lifecycle(
+        Op::Update {
+          items,
+          now: now_ms(),
+        },
+        call,
+      )
+      .await
+  }
+
+  /// `acceptInvite`: verifies the token, then creates the user and soft-deletes the invite in
+  /// one transaction. `user.email` empty means the invite's email.
+  pub async fn accept_invite(
+    &self,
+    token: &str,
+    user: NewUser,
+    call: &CallOptions,
+  ) -> Result<Done> {
+    let now = now_ms();
+    let invite_id = self.verified_invite_id(token, now)?;
+    let user = User {
+      id: match user.id {
+        Some(id) => id,
+        None => IdGenerator::new(now).next("user")?,
+      },
+      email: user.email,
+      first_name: user.first_name,
+      last_name: user.last_name,
+      avatar_url: user.avatar_url,
+      metadata: user.metadata,
+      created_at: now,
+      updated_at: now,
+      deleted_at: None,
+      roles: None,
+    };
+    let op = Op::Accept {
+      invite_id,
+      token: token.to_string(),
+      user,
+      now,
+    };
+    self.lifecycle(op, call).await
   }
 
   /// Runs a call's writes in its own transaction, or inside the caller's (spec §6).

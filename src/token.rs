@@ -245,7 +245,7 @@ fn build_header(jwt_options: &Map<String, Value>) -> Map<String, Value> {
   header
 }
 
-fn supported_algorithm(name: &str) -> Result<Algorithm> {
+pub(crate) fn supported_algorithm(name: &str) -> Result<Algorithm> {
   Ok(match name {
     "HS256" => Algorithm::HS256,
     "HS384" => Algorithm::HS384,

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::invite::{NewInvite, NewUser};
+use crate::invite::{InviteUpdate, NewInvite, NewUser};
 use crate::wire::WireValue;
 
 pub const NOT_AN_INVITE: &str =
@@ -30,6 +30,114 @@ pub fn users(items: &[Value]) -> Result<Vec<NewUser>> {
     .enumerate()
     .map(|(index, item)| user(item).map_err(|error| error.at(index)))
     .collect()
+}
+
+pub const NOT_AN_UPDATE: &str =
+  "updateInvites expects an invite update object or an array of invite update objects";
+
+/// `UpdateInviteDTO` items (spec §8): `id` plus the fields to change. `token` and the
+/// timestamps are not the caller's to set; unknown keys are ignored, as in Medusa.
+pub fn invite_updates(items: &[Value]) -> Result<Vec<InviteUpdate>> {
+  items
+    .iter()
+    .enumerate()
+    .map(|(index, item)| invite_update(item).map_err(|error| error.at(index)))
+    .collect()
+}
+
+fn invite_update(item: &Value) -> Result<InviteUpdate> {
+  if !WireValue::is_item(item) {
+    return Err(Error::invalid_data(NOT_AN_UPDATE));
+  }
+  let field = |name| WireValue::field(item, name);
+  let present = |name| !matches!(field(name), WireValue::Absent);
+  Ok(InviteUpdate {
+    id: match field("id") {
+      WireValue::Absent | WireValue::Null => String::new(),
+      WireValue::Str(id) => id.to_string(),
+      other => return Err(wrong_type("Invite.id", "a string", other)),
+    },
+    email: if present("email") {
+      Some(email("Invite", "invite", field("email"))?)
+    } else {
+      None
+    },
+    accepted: match field("accepted") {
+      WireValue::Absent => None,
+      WireValue::Null => Some(false),
+      WireValue::Bool(flag) => Some(flag),
+      other => return Err(wrong_type("Invite.accepted", "a boolean", other)),
+    },
+    expires_at: match field("expires_at") {
+      WireValue::Absent => None,
+      WireValue::Null => {
+        return Err(wrong_type(
+          "Invite.expires_at",
+          "a Date or an ISO 8601 string",
+          WireValue::Null,
+        ))
+      }
+      value => timestamp("Invite.expires_at", value)?,
+    },
+    metadata: if present("metadata") {
+      Some(metadata("Invite", field("metadata"))?)
+    } else {
+      None
+    },
+    roles: if present("roles") {
+      Some(roles(field("roles"))?)
+    } else {
+      None
+    },
+  })
+}
+
+/// An id or an array of ids (`deleteInvites("id")` and `deleteInvites(["id"])` both work).
+pub fn ids(value: &Value, method: &str) -> Result<Vec<String>> {
+  let refused = || Error::invalid_data(format!("{method} expects an id or an array of ids"));
+  match WireValue::of(value) {
+    WireValue::Str(id) => Ok(vec![id.to_string()]),
+    WireValue::Array(items) => items
+      .iter()
+      .map(|item| match item {
+        Value::String(id) => Ok(id.clone()),
+        _ => Err(refused()),
+      })
+      .collect(),
+    _ => Err(refused()),
+  }
+}
+
+/// The user `acceptInvite` creates: Medusa's user fields, all optional; no email means the
+/// invite's (an empty `email` here).
+pub fn accepting_user(item: &Value) -> Result<NewUser> {
+  if item.is_null() {
+    return Ok(NewUser {
+      id: None,
+      email: String::new(),
+      first_name: None,
+      last_name: None,
+      avatar_url: None,
+      metadata: None,
+    });
+  }
+  if !WireValue::is_item(item) {
+    return Err(Error::invalid_data(
+      "acceptInvite expects the user as an object (first_name, last_name, ...) or nothing",
+    ));
+  }
+  let field = |name| WireValue::field(item, name);
+  Ok(NewUser {
+    email: match field("email") {
+      WireValue::Absent | WireValue::Null => String::new(),
+      value => email("User", "user", value)?,
+    },
+    first_name: optional_text("User.first_name", field("first_name"))?,
+    last_name: optional_text("User.last_name", field("last_name"))?,
+    avatar_url: optional_text("User.avatar_url", field("avatar_url"))?,
+    metadata: metadata("User", field("metadata"))?,
+    id: id("User", field("id"))?,
+  })
 }
 
 fn invite(item: &Value) -> Result<NewInvite> {

@@ -22,9 +22,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::context::{self, IsolationLevel, INVALID_ISOLATION_LEVEL};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::lifecycle::Op;
 use crate::options::ModuleOptions;
-use crate::service::{cpu_work, CallOptions, InviteModule};
+use crate::query::{Entity, Query};
+use crate::service::{cpu_work, now_ms, CallOptions, InviteModule};
 use crate::validation;
 
 /// `(call id, envelope JSON)`, called on the JS thread. Weak: it never keeps the process
@@ -85,6 +87,74 @@ impl CallInput {
       input_hash,
     })
   }
+}
+
+/// One lifecycle call as the JS side sends it: `{"context": …, "args": {…}, "transaction": id?}`.
+#[derive(serde::Deserialize)]
+struct LifecycleInput {
+  #[serde(default)]
+  context: Value,
+  #[serde(default)]
+  args: serde_json::Map<String, Value>,
+  #[serde(default)]
+  transaction: Option<u64>,
+}
+
+impl LifecycleInput {
+  fn arg(&self, name: &str) -> &Value {
+    self.args.get(name).unwrap_or(&Value::Null)
+  }
+
+  /// The token as jsonwebtoken receives it: a falsy value is "jwt must be provided" (the
+  /// empty string here), any other non-string "jwt must be a string".
+  fn token(&self) -> Result<String> {
+    match self.arg("token") {
+      Value::String(token) => Ok(token.clone()),
+      Value::Null => Ok(String::new()),
+      _ => Err(Error::invalid_data("jwt must be a string")),
+    }
+  }
+}
+
+/// `retrieveInvite`/`retrieveUser`: Medusa's messages for a missing id and a missing row.
+async fn retrieve(
+  module: &InviteModule,
+  entity: Entity,
+  input: &LifecycleInput,
+  call: &CallOptions,
+) -> Result<String> {
+  let (noun, name) = match entity {
+    Entity::Invite => ("invite", "Invite"),
+    Entity::User => ("user", "User"),
+  };
+  let id = match input.arg("id") {
+    Value::String(id) if !id.is_empty() => id.clone(),
+    _ => {
+      return Err(Error::new(
+        ErrorKind::NotFound,
+        format!("{noun} - id must be defined"),
+      ))
+    }
+  };
+  let query = Query::parse(
+    entity,
+    &serde_json::json!({ "id": id }),
+    input.arg("config"),
+    false,
+  )?;
+  let done = module.lifecycle(Op::Find(query), call).await?;
+  let found = match &done {
+    crate::lifecycle::Done::Invites(found) => !found.rows.is_empty(),
+    crate::lifecycle::Done::Users(found) => !found.rows.is_empty(),
+    _ => false,
+  };
+  if !found {
+    return Err(Error::new(
+      ErrorKind::NotFound,
+      format!("{name} with id: {id} was not found"),
+    ));
+  }
+  Ok(output::done(&done))
 }
 
 /// Inputs up to this many bytes are parsed in place rather than on the blocking pool.
@@ -157,6 +227,75 @@ impl NativeModule {
         .create_users(validation::users(&call.items)?, options)
         .await?;
       Ok(output::users(&users))
+    });
+  }
+
+  /// The rest of the lifecycle (spec §8): `method` is Medusa's method name; the result JSON
+  /// is `output::done`'s, or one invite for `validateInviteToken`.
+  #[napi]
+  pub fn lifecycle(&self, call_id: u32, method: String, call_json: String) {
+    let module = Arc::clone(&self.module);
+    self.submit(call_id, async move {
+      let input: LifecycleInput = serde_json::from_str(&call_json).map_err(|error| {
+        Error::unexpected_state(format!("Malformed input from the JS layer: {error}"))
+      })?;
+      let call = CallOptions {
+        context: context::validate(&input.context)?,
+        transaction: input.transaction,
+        input_hash: None,
+      };
+      let ids = || validation::ids(input.arg("ids"), &method);
+      let list = |entity, count| -> Result<Op> {
+        Ok(Op::Find(Query::parse(
+          entity,
+          input.arg("filters"),
+          input.arg("config"),
+          count,
+        )?))
+      };
+      let done = match method.as_str() {
+        "validateInviteToken" => {
+          let invite = module.validate_invite_token(&input.token()?, &call).await?;
+          return Ok(output::invite(&invite));
+        }
+        "retrieveInvite" => return retrieve(&module, Entity::Invite, &input, &call).await,
+        "retrieveUser" => return retrieve(&module, Entity::User, &input, &call).await,
+        "refreshInviteTokens" => module.refresh_invite_tokens(ids()?, &call).await?,
+        "listInvites" => {
+          module
+            .lifecycle(list(Entity::Invite, false)?, &call)
+            .await?
+        }
+        "listAndCountInvites" => module.lifecycle(list(Entity::Invite, true)?, &call).await?,
+        "listUsers" => module.lifecycle(list(Entity::User, false)?, &call).await?,
+        "listAndCountUsers" => module.lifecycle(list(Entity::User, true)?, &call).await?,
+        "updateInvites" => {
+          let items = match input.arg("items") {
+            Value::Array(items) => validation::invite_updates(items)?,
+            _ => return Err(Error::invalid_data(validation::NOT_AN_UPDATE)),
+          };
+          module.update_invites(items, &call).await?
+        }
+        "deleteInvites" => module.lifecycle(Op::Delete { ids: ids()? }, &call).await?,
+        "softDeleteInvites" => {
+          let op = Op::SoftDelete {
+            ids: ids()?,
+            now: now_ms(),
+          };
+          module.lifecycle(op, &call).await?
+        }
+        "restoreInvites" => module.lifecycle(Op::Restore { ids: ids()? }, &call).await?,
+        "acceptInvite" => {
+          let user = validation::accepting_user(input.arg("user"))?;
+          module.accept_invite(&input.token()?, user, &call).await?
+        }
+        _ => {
+          return Err(Error::unexpected_state(format!(
+            "Unknown method {method} from the JS layer"
+          )))
+        }
+      };
+      Ok(output::done(&done))
     });
   }
 

@@ -1,26 +1,60 @@
-//! Result JSON of the user calls, for the JS side, which builds the DTOs from it.
+//! Result JSON of the lifecycle and user calls, for the JS side, which builds the DTOs from
+//! it: times stay Unix milliseconds, `metadata` stays JSON text.
 
 use serde::Serialize;
 
-use crate::invite::User;
+use crate::invite::{Invite, User};
+use crate::lifecycle::Done;
 
-/// Users in Medusa's DTO key order; `metadata` stays JSON text for the JS side to parse.
-pub fn users(users: &[User]) -> String {
-  #[derive(Serialize)]
-  struct Out<'a> {
-    id: &'a str,
-    first_name: Option<&'a str>,
-    last_name: Option<&'a str>,
-    email: &'a str,
-    avatar_url: Option<&'a str>,
-    metadata: Option<&'a str>,
-    created_at: i64,
-    updated_at: i64,
-    deleted_at: Option<i64>,
+#[derive(Serialize)]
+struct InviteOut<'a> {
+  id: &'a str,
+  email: &'a str,
+  accepted: bool,
+  token: &'a str,
+  expires_at: i64,
+  metadata: Option<&'a str>,
+  created_at: i64,
+  updated_at: i64,
+  deleted_at: Option<i64>,
+  roles: Option<&'a [String]>,
+}
+
+impl<'a> From<&'a Invite> for InviteOut<'a> {
+  fn from(invite: &'a Invite) -> Self {
+    InviteOut {
+      id: &invite.id,
+      email: &invite.email,
+      accepted: invite.accepted,
+      token: &invite.token,
+      expires_at: invite.expires_at,
+      metadata: invite.metadata.as_deref(),
+      created_at: invite.created_at,
+      updated_at: invite.updated_at,
+      deleted_at: invite.deleted_at,
+      roles: invite.roles.as_deref(),
+    }
   }
-  let out: Vec<Out> = users
-    .iter()
-    .map(|user| Out {
+}
+
+/// Users in Medusa's DTO key order, then `roles`.
+#[derive(Serialize)]
+struct UserOut<'a> {
+  id: &'a str,
+  first_name: Option<&'a str>,
+  last_name: Option<&'a str>,
+  email: &'a str,
+  avatar_url: Option<&'a str>,
+  metadata: Option<&'a str>,
+  created_at: i64,
+  updated_at: i64,
+  deleted_at: Option<i64>,
+  roles: Option<&'a [String]>,
+}
+
+impl<'a> From<&'a User> for UserOut<'a> {
+  fn from(user: &'a User) -> Self {
+    UserOut {
       id: &user.id,
       first_name: user.first_name.as_deref(),
       last_name: user.last_name.as_deref(),
@@ -30,8 +64,68 @@ pub fn users(users: &[User]) -> String {
       created_at: user.created_at,
       updated_at: user.updated_at,
       deleted_at: user.deleted_at,
-    })
-    .collect();
+      roles: user.roles.as_deref(),
+    }
+  }
+}
+
+pub fn users(users: &[User]) -> String {
+  to_json(&users.iter().map(UserOut::from).collect::<Vec<_>>())
+}
+
+pub fn invite(invite: &Invite) -> String {
+  to_json(&InviteOut::from(invite))
+}
+
+/// `{"invites": […], "changed": […]?, "count": n?}`, `{"users": […], "count": n?}`,
+/// `{"ids": […]}` or `{"user": {…}, "inviteId": "…"}`.
+pub fn done(done: &Done) -> String {
+  #[derive(Serialize)]
+  #[serde(rename_all = "camelCase")]
+  struct Out<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invites: Option<Vec<InviteOut<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<Vec<UserOut<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changed: Option<&'a [bool]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ids: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<UserOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invite_id: Option<&'a str>,
+  }
+  let mut out = Out {
+    invites: None,
+    users: None,
+    changed: None,
+    count: None,
+    ids: None,
+    user: None,
+    invite_id: None,
+  };
+  match done {
+    Done::Invites(found) => {
+      out.invites = Some(found.rows.iter().map(InviteOut::from).collect());
+      out.count = found.count;
+    }
+    Done::Users(found) => {
+      out.users = Some(found.rows.iter().map(UserOut::from).collect());
+      out.count = found.count;
+    }
+    Done::Updated { invites, changed } => {
+      out.invites = Some(invites.iter().map(InviteOut::from).collect());
+      out.changed = Some(changed);
+    }
+    Done::Ids(ids) => out.ids = Some(ids),
+    Done::Accepted { user, invite_id } => {
+      out.user = Some(UserOut::from(user));
+      out.invite_id = Some(invite_id);
+    }
+  }
   to_json(&out)
 }
 

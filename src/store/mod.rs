@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use crate::context::IsolationLevel;
 use crate::error::Result;
 use crate::invite::{Invite, User};
+use crate::lifecycle::{Done, Op};
 
 /// An `idempotencyKey` record (spec §6): the response of a successful call, found again by
 /// the key and a hash of the input while it is younger than the retention.
@@ -37,13 +38,15 @@ pub enum Work {
   },
   /// Inserts users; a live user's email is `User with email: <email>, already exists.`
   Users { users: Arc<Vec<User>> },
+  /// The rest of the lifecycle (spec §8), written once over `lifecycle::Session`.
+  Lifecycle(Op),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
   Written,
   /// The stored response of an earlier call with the same idempotency key and input.
   Replayed(String),
+  Done(Done),
 }
 
 #[async_trait]

@@ -18,7 +18,9 @@ use tokio_postgres::NoTls;
 use super::{existing_users_message, Outcome, Replay, Store, Transaction, Work};
 use crate::context::IsolationLevel;
 use crate::error::{Error, Result};
-use crate::invite::{Invite, User};
+use crate::invite::{roles_json, Invite, User};
+use crate::lifecycle::{self, Found, Op, Session};
+use crate::query::{Dialect, Param, Query};
 
 /// Medusa's schema, exactly as spec §7 gives it, then our own tables.
 const SCHEMA: &str = r#"
@@ -37,6 +39,8 @@ create table if not exists "user" ("id" text not null, "first_name" text null, "
 CREATE UNIQUE INDEX IF NOT EXISTS "IDX_user_email_unique" ON "user" (email) WHERE deleted_at IS NULL;
 create table if not exists "medusa_invites_roles" ("invite_id" text not null primary key
   references "invite" ("id") on delete cascade, "roles" jsonb not null);
+create table if not exists "medusa_invites_user_roles" ("user_id" text not null primary key
+  references "user" ("id") on delete cascade, "roles" jsonb not null);
 create table if not exists "medusa_invites_idempotency" ("key" text not null, "input_hash" text not null,
   "response" text not null, "created_at" timestamptz not null, primary key ("key", "input_hash"));
 create index if not exists "IDX_medusa_invites_idempotency_created_at" on "medusa_invites_idempotency" (created_at);
@@ -275,6 +279,238 @@ async fn perform(connection: &Object, work: &Work) -> Result<Outcome> {
       insert_users(connection, users).await?;
       Ok(Outcome::Written)
     }
+    Work::Lifecycle(op) => {
+      let mut session = PostgresSession { connection };
+      Ok(Outcome::Done(lifecycle::perform(&mut session, op).await?))
+    }
+  }
+}
+
+/// Times read back as Unix milliseconds.
+fn ms(column: &str) -> String {
+  format!("floor(extract(epoch from {column}) * 1000)::int8")
+}
+
+fn invite_columns() -> String {
+  format!(
+    "i.id, i.email, i.accepted, i.token, {}, i.metadata::text, {}, {}, {}, r.roles::text",
+    ms("i.expires_at"),
+    ms("i.created_at"),
+    ms("i.updated_at"),
+    ms("i.deleted_at")
+  )
+}
+
+fn user_columns() -> String {
+  format!(
+    "u.id, u.first_name, u.last_name, u.email, u.avatar_url, u.metadata::text, {}, {}, {}, r.roles::text",
+    ms("u.created_at"),
+    ms("u.updated_at"),
+    ms("u.deleted_at")
+  )
+}
+
+const INVITES_FROM: &str = r#""invite" i left join "medusa_invites_roles" r on r.invite_id = i.id"#;
+const USERS_FROM: &str = r#""user" u left join "medusa_invites_user_roles" r on r.user_id = u.id"#;
+
+type SqlParam = Box<dyn tokio_postgres::types::ToSql + Sync + Send>;
+
+fn sql_param(param: &Param) -> SqlParam {
+  match param {
+    Param::Text(text) => Box::new(text.clone()),
+    Param::Texts(texts) => Box::new(texts.clone()),
+    Param::Bool(flag) => Box::new(*flag),
+    Param::Time(ms) => Box::new(*ms as f64),
+    Param::Int(n) => Box::new(*n),
+    Param::NoLimit => Box::new(None::<i64>),
+  }
+}
+
+fn roles_of(json: Option<String>) -> Option<Vec<String>> {
+  json.and_then(|json| serde_json::from_str(&json).ok())
+}
+
+/// The lifecycle's statements on a pooled connection, inside the call's transaction.
+struct PostgresSession<'c> {
+  connection: &'c Object,
+}
+
+impl PostgresSession<'_> {
+  async fn find<T>(
+    &self,
+    query: &Query,
+    columns: &str,
+    from: &str,
+    alias: &'static str,
+    row: impl Fn(&tokio_postgres::Row) -> T,
+  ) -> Result<Found<T>> {
+    let select = query.select(Dialect::Postgres, alias, columns, from);
+    let params: Vec<SqlParam> = select.params.iter().map(sql_param).collect();
+    let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+      params.iter().map(|param| param.as_ref() as _).collect();
+    let statement = prepared(self.connection, &select.sql).await?;
+    let rows = self
+      .connection
+      .query(&statement, &refs)
+      .await
+      .map_err(|error| database_error("cannot read rows", error))?;
+    let count = if query.count {
+      let counting = query.count_sql(Dialect::Postgres, alias, from);
+      let params: Vec<SqlParam> = counting.params.iter().map(sql_param).collect();
+      let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        params.iter().map(|param| param.as_ref() as _).collect();
+      let statement = prepared(self.connection, &counting.sql).await?;
+      let counted = self
+        .connection
+        .query_one(&statement, &refs)
+        .await
+        .map_err(|error| database_error("cannot count rows", error))?;
+      Some(counted.get::<_, i64>(0))
+    } else {
+      None
+    };
+    Ok(Found {
+      rows: rows.iter().map(row).collect(),
+      count,
+    })
+  }
+}
+
+/// Writes whole invite rows (and their roles) with one statement.
+const SAVE_INVITES: &str = r#"
+with u as (
+  select * from unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::float8[], $6::text[],
+                       $7::float8[], $8::float8[], $9::text[])
+    as u(id, email, accepted, token, expires_at, metadata, updated_at, deleted_at, roles)
+),
+updated as (
+  update "invite" i set email = u.email, accepted = u.accepted, token = u.token,
+    expires_at = to_timestamp(u.expires_at / 1000), metadata = u.metadata::jsonb,
+    updated_at = to_timestamp(u.updated_at / 1000), deleted_at = to_timestamp(u.deleted_at / 1000)
+  from u where i.id = u.id
+  returning i.id
+),
+dropped as (
+  delete from "medusa_invites_roles" r using u where r.invite_id = u.id and u.roles is null
+),
+kept as (
+  insert into "medusa_invites_roles" (invite_id, roles)
+  select u.id, u.roles::jsonb from u where u.roles is not null
+  on conflict (invite_id) do update set roles = excluded.roles
+)
+select count(*) from updated
+"#;
+
+#[async_trait]
+impl Session for PostgresSession<'_> {
+  async fn find_invites(&mut self, query: &Query) -> Result<Found<Invite>> {
+    self
+      .find(query, &invite_columns(), INVITES_FROM, "i", |row| Invite {
+        id: row.get(0),
+        email: row.get(1),
+        accepted: row.get(2),
+        token: row.get(3),
+        expires_at: row.get(4),
+        metadata: row.get(5),
+        created_at: row.get(6),
+        updated_at: row.get(7),
+        deleted_at: row.get(8),
+        roles: roles_of(row.get(9)),
+      })
+      .await
+  }
+
+  async fn find_users(&mut self, query: &Query) -> Result<Found<User>> {
+    self
+      .find(query, &user_columns(), USERS_FROM, "u", |row| User {
+        id: row.get(0),
+        first_name: row.get(1),
+        last_name: row.get(2),
+        email: row.get(3),
+        avatar_url: row.get(4),
+        metadata: row.get(5),
+        created_at: row.get(6),
+        updated_at: row.get(7),
+        deleted_at: row.get(8),
+        roles: roles_of(row.get(9)),
+      })
+      .await
+  }
+
+  async fn save_invites(&mut self, invites: &[Invite]) -> Result<()> {
+    if invites.is_empty() {
+      return Ok(());
+    }
+    let column = |value: fn(&Invite) -> Option<String>| -> Vec<Option<String>> {
+      invites.iter().map(value).collect()
+    };
+    let ids = column(|invite| Some(invite.id.clone()));
+    let emails = column(|invite| Some(invite.email.clone()));
+    let tokens = column(|invite| Some(invite.token.clone()));
+    let metadata = column(|invite| invite.metadata.clone());
+    let roles = column(Invite::roles_json);
+    let accepted: Vec<bool> = invites.iter().map(|invite| invite.accepted).collect();
+    let expires_at: Vec<f64> = invites
+      .iter()
+      .map(|invite| invite.expires_at as f64)
+      .collect();
+    let updated_at: Vec<f64> = invites
+      .iter()
+      .map(|invite| invite.updated_at as f64)
+      .collect();
+    let deleted_at: Vec<Option<f64>> = invites
+      .iter()
+      .map(|invite| invite.deleted_at.map(|ms| ms as f64))
+      .collect();
+    let statement = prepared(self.connection, SAVE_INVITES).await?;
+    self
+      .connection
+      .query_one(
+        &statement,
+        &[
+          &ids,
+          &emails,
+          &accepted,
+          &tokens,
+          &expires_at,
+          &metadata,
+          &updated_at,
+          &deleted_at,
+          &roles,
+        ],
+      )
+      .await
+      .map_err(|error| match unique_violation("Invite", &error) {
+        Some((column, value, duplicate)) => {
+          let keys = invites
+            .iter()
+            .map(|invite| (invite.id.as_str(), invite.email.as_str()));
+          match offending_index(&column, &value, keys) {
+            Some(index) => duplicate.at(index),
+            None => duplicate,
+          }
+        }
+        None => database_error("cannot update the invites", error),
+      })?;
+    Ok(())
+  }
+
+  async fn delete_invites(&mut self, ids: &[String]) -> Result<Vec<String>> {
+    let statement = prepared(
+      self.connection,
+      r#"delete from "invite" where id = any($1) returning id"#,
+    )
+    .await?;
+    let rows = self
+      .connection
+      .query(&statement, &[&ids])
+      .await
+      .map_err(|error| database_error("cannot delete the invites", error))?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+  }
+
+  async fn insert_users(&mut self, users: &[User]) -> Result<()> {
+    insert_users(self.connection, users).await
   }
 }
 
@@ -652,6 +888,25 @@ async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
       Some((_, _, duplicate)) => duplicate,
       None => database_error("cannot insert the users", error),
     })?;
+  let with_roles: Vec<(&str, String)> = users
+    .iter()
+    .filter_map(|user| roles_json(&user.roles).map(|roles| (user.id.as_str(), roles)))
+    .collect();
+  if !with_roles.is_empty() {
+    let (ids, roles): (Vec<&str>, Vec<String>) = with_roles.into_iter().unzip();
+    connection
+      .execute(
+        &prepared(
+          connection,
+          r#"insert into "medusa_invites_user_roles" (user_id, roles)
+             select id, roles::jsonb from unnest($1::text[], $2::text[]) as row(id, roles)"#,
+        )
+        .await?,
+        &[&ids, &roles],
+      )
+      .await
+      .map_err(|error| database_error("cannot store the users' roles", error))?;
+  }
   Ok(())
 }
 
@@ -675,6 +930,15 @@ impl Store for PostgresStore {
         ) => insert_invites_alone(&connection, invites)
           .await
           .map(|_| Outcome::Written),
+        // A read of one statement needs no transaction of its own: one round trip.
+        (Work::Lifecycle(Op::Find(query)), _) if !query.count => {
+          let mut session = PostgresSession {
+            connection: &connection,
+          };
+          lifecycle::perform(&mut session, &Op::Find(query.clone()))
+            .await
+            .map(Outcome::Done)
+        }
         _ => in_transaction(&connection, isolation, &work).await,
       };
       match outcome {

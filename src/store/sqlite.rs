@@ -19,7 +19,9 @@ use tokio::sync::OwnedMutexGuard;
 use super::{existing_users_message, Outcome, Replay, Store, Transaction, Work};
 use crate::context::IsolationLevel;
 use crate::error::{Error, Result};
-use crate::invite::{Invite, User};
+use crate::invite::{roles_json, Invite, User};
+use crate::lifecycle::{self, Found, Session};
+use crate::query::{Dialect, Param, Query};
 
 /// How long a call waits for the writer lock while a caller transaction holds it before it
 /// gives up (a transaction's owner may be waiting for this very call). Behind other plain
@@ -39,7 +41,7 @@ create index if not exists "IDX_invite_deleted_at" on "invite" (deleted_at) wher
 create table if not exists "user" ("id" text not null, "first_name" text null, "last_name" text null,
   "email" text not null, "avatar_url" text null, "metadata" jsonb null,
   "created_at" timestamptz not null, "updated_at" timestamptz not null,
-  "deleted_at" timestamptz null, constraint "user_pkey" primary key ("id"));
+  "deleted_at" timestamptz null, "roles" jsonb null, constraint "user_pkey" primary key ("id"));
 create unique index if not exists "IDX_user_email_unique" on "user" (email) where deleted_at is null;
 create table if not exists "medusa_invites_idempotency" ("key" text not null, "input_hash" text not null,
   "response" text not null, "created_at" integer not null, primary key ("key", "input_hash"));
@@ -128,15 +130,15 @@ impl SqliteStore {
 async fn blocking<T: Send + 'static>(
   connection: &Arc<Mutex<Connection>>,
   rows: usize,
-  work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+  work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
 ) -> Result<T> {
   let connection = Arc::clone(connection);
   let run = move || {
     // A poisoned lock means a statement panicked half-way; the connection's state is unknown.
-    let connection = connection
+    let mut connection = connection
       .lock()
       .map_err(|_| Error::database("SQLite: the connection is unusable after an internal error"))?;
-    work(&connection)
+    work(&mut connection)
   };
   if rows <= SMALL_WORK {
     return run();
@@ -154,6 +156,15 @@ impl Work {
     match self {
       Work::Invites { invites, .. } => invites.len(),
       Work::Users { users } => users.len(),
+      Work::Lifecycle(op) => op.rows(),
+    }
+  }
+
+  /// Reads need no write lock up front.
+  fn begin_sql(&self) -> &'static str {
+    match self {
+      Work::Lifecycle(op) if op.is_read() => "begin",
+      _ => BEGIN,
     }
   }
 }
@@ -188,8 +199,22 @@ pub fn open_connection(location: &Location, synchronous: Synchronous) -> Result<
     }
   }
   connection.pragma_update(None, "synchronous", synchronous.pragma())?;
+  // `$like` filters are case-sensitive, as in PostgreSQL (`$ilike` is the other one).
+  connection.pragma_update(None, "case_sensitive_like", true)?;
   connection.execute_batch(SCHEMA)?;
+  add_user_roles(&connection)?;
   Ok(connection)
+}
+
+/// Files made before users had roles get the column.
+fn add_user_roles(connection: &Connection) -> Result<()> {
+  let has_roles = connection
+    .prepare(r#"select 1 from pragma_table_info('user') where name = 'roles'"#)?
+    .exists([])?;
+  if !has_roles {
+    connection.execute_batch(r#"alter table "user" add column "roles" jsonb null"#)?;
+  }
+  Ok(())
 }
 
 /// One durable commit of one small row: the yardstick of the benchmark's single-call target.
@@ -207,12 +232,13 @@ pub fn commit_one_row(connection: &mut Connection) -> Result<()> {
 /// front, so the user check and the inserts see one state.
 const BEGIN: &str = "begin immediate";
 
-/// Runs `body` between `begin` and `commit`; rolls back when anything fails.
+/// Runs `body` between `begin` (`begin_sql`) and `commit`; rolls back when anything fails.
 fn in_transaction<T>(
-  connection: &Connection,
-  body: impl FnOnce(&Connection) -> Result<T>,
+  connection: &mut Connection,
+  begin_sql: &str,
+  body: impl FnOnce(&mut Connection) -> Result<T>,
 ) -> Result<T> {
-  connection.execute_batch(BEGIN)?;
+  connection.execute_batch(begin_sql)?;
   let outcome = body(connection).and_then(|value| {
     connection.execute_batch("commit")?;
     Ok(value)
@@ -226,8 +252,8 @@ fn in_transaction<T>(
 
 /// Runs `body` in a savepoint of the open transaction; on error only its writes are undone.
 fn in_savepoint<T>(
-  connection: &Connection,
-  body: impl FnOnce(&Connection) -> Result<T>,
+  connection: &mut Connection,
+  body: impl FnOnce(&mut Connection) -> Result<T>,
 ) -> Result<T> {
   connection.execute_batch("savepoint medusa_invites_call")?;
   match body(connection) {
@@ -242,7 +268,7 @@ fn in_savepoint<T>(
   }
 }
 
-fn perform(connection: &Connection, work: &Work) -> Result<Outcome> {
+fn perform(connection: &mut Connection, work: &Work) -> Result<Outcome> {
   match work {
     Work::Invites { invites, replay } => {
       if let Some(replay) = replay {
@@ -260,6 +286,162 @@ fn perform(connection: &Connection, work: &Work) -> Result<Outcome> {
       insert_users(connection, users)?;
       Ok(Outcome::Written)
     }
+    Work::Lifecycle(op) => {
+      let mut session = SqliteSession { connection };
+      let done = run_now(lifecycle::perform(&mut session, op))?;
+      Ok(Outcome::Done(done))
+    }
+  }
+}
+
+/// Drives a future that never waits: the SQLite session answers every statement at once, so
+/// the lifecycle code (async, shared with PostgreSQL) completes in one poll.
+fn run_now<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+  let mut future = std::pin::pin!(future);
+  let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+  match future.as_mut().poll(&mut context) {
+    std::task::Poll::Ready(output) => output,
+    std::task::Poll::Pending => Err(Error::unexpected_state(
+      "Internal error in medusa-invites: a SQLite statement waited",
+    )),
+  }
+}
+
+const INVITE_COLUMNS: &str =
+  "i.id, i.email, i.accepted, i.token, i.expires_at, i.metadata, i.created_at, i.updated_at, i.deleted_at, i.roles";
+const USER_COLUMNS: &str =
+  "u.id, u.first_name, u.last_name, u.email, u.avatar_url, u.metadata, u.created_at, u.updated_at, u.deleted_at, u.roles";
+
+fn sql_value(param: &Param) -> rusqlite::types::Value {
+  use rusqlite::types::Value;
+  match param {
+    Param::Text(text) => Value::Text(text.clone()),
+    Param::Bool(flag) => Value::Integer(i64::from(*flag)),
+    Param::Time(ms) | Param::Int(ms) => Value::Integer(*ms),
+    Param::NoLimit => Value::Integer(-1),
+    // The SQLite rendering expands lists into one parameter per value.
+    Param::Texts(texts) => Value::Text(texts.join(",")),
+  }
+}
+
+fn roles_of(json: Option<String>) -> Option<Vec<String>> {
+  json.and_then(|json| serde_json::from_str(&json).ok())
+}
+
+/// The lifecycle's statements on the connection, inside the call's transaction.
+struct SqliteSession<'c> {
+  connection: &'c mut Connection,
+}
+
+impl SqliteSession<'_> {
+  fn find<T>(
+    &mut self,
+    query: &Query,
+    columns: &str,
+    from: &str,
+    alias: &'static str,
+    row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+  ) -> Result<Found<T>> {
+    let select = query.select(Dialect::Sqlite, alias, columns, from);
+    let params: Vec<_> = select.params.iter().map(sql_value).collect();
+    let mut statement = self.connection.prepare_cached(&select.sql)?;
+    let rows = statement
+      .query_map(rusqlite::params_from_iter(params), row)?
+      .collect::<rusqlite::Result<Vec<T>>>()?;
+    let count = if query.count {
+      let counting = query.count_sql(Dialect::Sqlite, alias, from);
+      let params: Vec<_> = counting.params.iter().map(sql_value).collect();
+      Some(
+        self
+          .connection
+          .prepare_cached(&counting.sql)?
+          .query_row(rusqlite::params_from_iter(params), |row| row.get(0))?,
+      )
+    } else {
+      None
+    };
+    Ok(Found { rows, count })
+  }
+}
+
+#[async_trait]
+impl Session for SqliteSession<'_> {
+  async fn find_invites(&mut self, query: &Query) -> Result<Found<Invite>> {
+    self.find(query, INVITE_COLUMNS, r#""invite" i"#, "i", |row| {
+      Ok(Invite {
+        id: row.get(0)?,
+        email: row.get(1)?,
+        accepted: row.get(2)?,
+        token: row.get(3)?,
+        expires_at: row.get(4)?,
+        metadata: row.get(5)?,
+        created_at: row.get(6)?,
+        updated_at: row.get(7)?,
+        deleted_at: row.get(8)?,
+        roles: roles_of(row.get(9)?),
+      })
+    })
+  }
+
+  async fn find_users(&mut self, query: &Query) -> Result<Found<User>> {
+    self.find(query, USER_COLUMNS, r#""user" u"#, "u", |row| {
+      Ok(User {
+        id: row.get(0)?,
+        first_name: row.get(1)?,
+        last_name: row.get(2)?,
+        email: row.get(3)?,
+        avatar_url: row.get(4)?,
+        metadata: row.get(5)?,
+        created_at: row.get(6)?,
+        updated_at: row.get(7)?,
+        deleted_at: row.get(8)?,
+        roles: roles_of(row.get(9)?),
+      })
+    })
+  }
+
+  async fn save_invites(&mut self, invites: &[Invite]) -> Result<()> {
+    let mut update = self.connection.prepare_cached(
+      r#"update "invite" set email = ?2, accepted = ?3, token = ?4, expires_at = ?5, metadata = ?6,
+         updated_at = ?7, deleted_at = ?8, roles = ?9 where id = ?1"#,
+    )?;
+    for (index, invite) in invites.iter().enumerate() {
+      let updated = update.execute(params![
+        invite.id,
+        invite.email,
+        invite.accepted,
+        invite.token,
+        invite.expires_at,
+        invite.metadata,
+        invite.updated_at,
+        invite.deleted_at,
+        invite.roles_json(),
+      ]);
+      if let Err(error) = updated {
+        return Err(match conflict_of(&error) {
+          Some(conflict) => duplicate("Invite", conflict, &invite.id, &invite.email).at(index),
+          None => Error::from(error),
+        });
+      }
+    }
+    Ok(())
+  }
+
+  async fn delete_invites(&mut self, ids: &[String]) -> Result<Vec<String>> {
+    let mut delete = self
+      .connection
+      .prepare_cached(r#"delete from "invite" where id = ?1"#)?;
+    let mut deleted = Vec::new();
+    for id in ids {
+      if delete.execute([id])? > 0 {
+        deleted.push(id.clone());
+      }
+    }
+    Ok(deleted)
+  }
+
+  async fn insert_users(&mut self, users: &[User]) -> Result<()> {
+    insert_users(self.connection, users)
   }
 }
 
@@ -372,8 +554,8 @@ fn insert_invites(connection: &Connection, invites: &[Invite]) -> Result<()> {
 
 fn insert_users(connection: &Connection, users: &[User]) -> Result<()> {
   let mut insert = connection.prepare_cached(
-    r#"insert into "user" (id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at, deleted_at)
-       values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"#,
+    r#"insert into "user" (id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at, deleted_at, roles)
+       values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"#,
   )?;
   for (index, user) in users.iter().enumerate() {
     let inserted = insert.execute(params![
@@ -386,6 +568,7 @@ fn insert_users(connection: &Connection, users: &[User]) -> Result<()> {
       user.created_at,
       user.updated_at,
       user.deleted_at,
+      roles_json(&user.roles),
     ]);
     if let Err(error) = inserted {
       return Err(match conflict_of(&error) {
@@ -402,14 +585,16 @@ impl Store for SqliteStore {
   async fn run(&self, work: Work, _isolation: Option<IsolationLevel>) -> Result<Outcome> {
     let _writer = self.writer().await?;
     blocking(&self.connection, work.rows(), move |connection| {
-      in_transaction(connection, |connection| perform(connection, &work))
+      in_transaction(connection, work.begin_sql(), |connection| {
+        perform(connection, &work)
+      })
     })
     .await
   }
 
   async fn begin(&self, _isolation: Option<IsolationLevel>) -> Result<Box<dyn Transaction>> {
     let writer = self.writer().await?;
-    blocking(&self.connection, 0, |connection: &Connection| {
+    blocking(&self.connection, 0, |connection: &mut Connection| {
       Ok(connection.execute_batch(BEGIN)?)
     })
     .await?;
@@ -498,8 +683,10 @@ mod tests {
     }
   }
 
-  fn write(connection: &Connection, invites: &[Invite]) -> Result<()> {
-    in_transaction(connection, |connection| insert_invites(connection, invites))
+  fn write(connection: &mut Connection, invites: &[Invite]) -> Result<()> {
+    in_transaction(connection, BEGIN, |connection| {
+      insert_invites(connection, invites)
+    })
   }
 
   fn count(connection: &Connection) -> i64 {
@@ -510,31 +697,35 @@ mod tests {
 
   #[test]
   fn duplicates_roll_back_the_whole_batch_with_medusa_messages() {
-    let connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
-    write(&connection, &[invite("a", "a@x.y")]).unwrap();
-    let error = write(&connection, &[invite("b", "b@x.y"), invite("c", "a@x.y")]).unwrap_err();
+    let mut connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
+    write(&mut connection, &[invite("a", "a@x.y")]).unwrap();
+    let error = write(
+      &mut connection,
+      &[invite("b", "b@x.y"), invite("c", "a@x.y")],
+    )
+    .unwrap_err();
     assert_eq!(error.message, "Invite with email: a@x.y, already exists.");
     assert_eq!(error.index, Some(1));
-    let error = write(&connection, &[invite("a", "z@x.y")]).unwrap_err();
+    let error = write(&mut connection, &[invite("a", "z@x.y")]).unwrap_err();
     assert_eq!(error.message, "Invite with id: a, already exists.");
     assert_eq!(count(&connection), 1);
   }
 
   #[test]
   fn soft_deleted_invites_free_the_email_but_not_the_id() {
-    let connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
+    let mut connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
     let mut deleted = invite("a", "a@x.y");
     deleted.deleted_at = Some(5);
-    write(&connection, &[deleted]).unwrap();
-    write(&connection, &[invite("b", "a@x.y")]).unwrap();
-    let error = write(&connection, &[invite("a", "q@x.y")]).unwrap_err();
+    write(&mut connection, &[deleted]).unwrap();
+    write(&mut connection, &[invite("b", "a@x.y")]).unwrap();
+    let error = write(&mut connection, &[invite("a", "q@x.y")]).unwrap_err();
     assert_eq!(error.message, "Invite with id: a, already exists.");
   }
 
   #[test]
   fn roles_are_stored_as_json() {
-    let connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
-    write(&connection, &[invite("a", "a@x.y")]).unwrap();
+    let mut connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
+    write(&mut connection, &[invite("a", "a@x.y")]).unwrap();
     let roles: Option<String> = connection
       .query_row(r#"select roles from "invite""#, [], |row| row.get(0))
       .optional()
@@ -570,10 +761,13 @@ mod tests {
 
   #[test]
   fn a_failed_call_in_a_savepoint_leaves_the_transaction_usable() {
-    let connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
+    let mut connection = open_connection(&Location::Memory, Synchronous::Full).unwrap();
     connection.execute_batch(BEGIN).unwrap();
-    in_savepoint(&connection, |c| insert_invites(c, &[invite("a", "a@x.y")])).unwrap();
-    let failed = in_savepoint(&connection, |c| {
+    in_savepoint(&mut connection, |c| {
+      insert_invites(c, &[invite("a", "a@x.y")])
+    })
+    .unwrap();
+    let failed = in_savepoint(&mut connection, |c| {
       insert_invites(c, &[invite("b", "b@x.y"), invite("c", "a@x.y")])
     });
     assert!(failed.is_err());

@@ -1,0 +1,418 @@
+//! The rest of the invite lifecycle (spec §8): what each call reads and writes, written once
+//! over a `Session` (an open transaction of either backend).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::invite::{Invite, InviteUpdate, User};
+use crate::query::{Entity, Query};
+use crate::token::TokenSigner;
+
+/// Rows of a query, with the count of every match when it asked for one.
+pub struct Found<T> {
+  pub rows: Vec<T>,
+  pub count: Option<i64>,
+}
+
+/// An open transaction: the few statements the lifecycle is made of.
+#[async_trait]
+pub trait Session: Send {
+  async fn find_invites(&mut self, query: &Query) -> Result<Found<Invite>>;
+  async fn find_users(&mut self, query: &Query) -> Result<Found<User>>;
+  /// Writes every column of these existing invites (found by id). A live invite already
+  /// holding an email is `Invite with email: <email>, already exists.`
+  async fn save_invites(&mut self, invites: &[Invite]) -> Result<()>;
+  /// Deletes the rows with these ids; returns the ids deleted.
+  async fn delete_invites(&mut self, ids: &[String]) -> Result<Vec<String>>;
+  /// Inserts users; a live user's email is `User with email: <email>, already exists.`
+  async fn insert_users(&mut self, users: &[User]) -> Result<()>;
+}
+
+/// One lifecycle call's work.
+pub enum Op {
+  /// `list*`, `listAndCount*`, `retrieve*`.
+  Find(Query),
+  /// `refreshInviteTokens`: new tokens and `expires_at` for live invites.
+  Refresh {
+    ids: Vec<String>,
+    signer: Arc<TokenSigner>,
+    now: i64,
+  },
+  Update {
+    items: Vec<InviteUpdate>,
+    now: i64,
+  },
+  Delete {
+    ids: Vec<String>,
+  },
+  SoftDelete {
+    ids: Vec<String>,
+    now: i64,
+  },
+  Restore {
+    ids: Vec<String>,
+  },
+  /// The user to create (its email unset means the invite's) for the live invite `invite_id`
+  /// whose current token is `token`.
+  Accept {
+    invite_id: String,
+    token: String,
+    user: User,
+    now: i64,
+  },
+}
+
+impl Op {
+  /// Rows the call touches, to decide where a backend runs it (see `store::sqlite`).
+  pub fn rows(&self) -> usize {
+    match self {
+      Op::Find(query) => query.take.unwrap_or(i64::MAX).min(1_000) as usize,
+      Op::Refresh { ids, .. }
+      | Op::Delete { ids }
+      | Op::SoftDelete { ids, .. }
+      | Op::Restore { ids } => ids.len(),
+      Op::Update { items, .. } => items.len(),
+      Op::Accept { .. } => 1,
+    }
+  }
+
+  /// Reads only: no write transaction needed.
+  pub fn is_read(&self) -> bool {
+    matches!(self, Op::Find(_))
+  }
+}
+
+/// What a lifecycle call produced.
+pub enum Done {
+  Invites(Found<Invite>),
+  Users(Found<User>),
+  /// Invites in input order, with whether each changed (`user.invite.updated`).
+  Updated {
+    invites: Vec<Invite>,
+    changed: Vec<bool>,
+  },
+  /// Ids the call deleted, soft-deleted or restored, in input order.
+  Ids(Vec<String>),
+  Accepted {
+    user: User,
+    invite_id: String,
+  },
+}
+
+pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
+  match op {
+    Op::Find(query) => Ok(match query.entity {
+      Entity::Invite => Done::Invites(session.find_invites(query).await?),
+      Entity::User => Done::Users(session.find_users(query).await?),
+    }),
+    Op::Refresh { ids, signer, now } => refresh(session, ids, signer, *now).await,
+    Op::Update { items, now } => update(session, items, *now).await,
+    Op::Delete { ids } => Ok(Done::Ids(in_order(
+      ids,
+      session.delete_invites(&unique(ids)).await?,
+    ))),
+    Op::SoftDelete { ids, now } => {
+      let mut live = live_invites(session, ids).await?;
+      for invite in live.values_mut() {
+        invite.deleted_at = Some(*now);
+      }
+      let invites: Vec<Invite> = live.into_values().collect();
+      session.save_invites(&invites).await?;
+      Ok(Done::Ids(in_order(ids, ids_of(&invites))))
+    }
+    Op::Restore { ids } => {
+      let found = session
+        .find_invites(&Query::by_ids(Entity::Invite, &unique(ids), true))
+        .await?;
+      let mut restored: Vec<Invite> = found
+        .rows
+        .into_iter()
+        .filter(|invite| invite.deleted_at.is_some())
+        .collect();
+      // Medusa reports the first id's email when several collide; input order decides.
+      restored.sort_by_key(|invite| ids.iter().position(|id| *id == invite.id));
+      for invite in &mut restored {
+        invite.deleted_at = None;
+      }
+      session.save_invites(&restored).await?;
+      Ok(Done::Ids(in_order(ids, ids_of(&restored))))
+    }
+    Op::Accept {
+      invite_id,
+      token,
+      user,
+      now,
+    } => accept(session, invite_id, token, user, *now).await,
+  }
+}
+
+fn unique(ids: &[String]) -> Vec<String> {
+  let mut seen = HashSet::new();
+  ids
+    .iter()
+    .filter(|id| seen.insert(id.as_str()))
+    .cloned()
+    .collect()
+}
+
+fn ids_of(invites: &[Invite]) -> Vec<String> {
+  invites.iter().map(|invite| invite.id.clone()).collect()
+}
+
+/// `done`, in the order of `input`, each once.
+fn in_order(input: &[String], done: Vec<String>) -> Vec<String> {
+  let done: HashSet<String> = done.into_iter().collect();
+  unique(input)
+    .into_iter()
+    .filter(|id| done.contains(id))
+    .collect()
+}
+
+/// The live invites with these ids, by id.
+async fn live_invites(
+  session: &mut dyn Session,
+  ids: &[String],
+) -> Result<HashMap<String, Invite>> {
+  let found = session
+    .find_invites(&Query::by_ids(Entity::Invite, &unique(ids), false))
+    .await?;
+  Ok(
+    found
+      .rows
+      .into_iter()
+      .map(|invite| (invite.id.clone(), invite))
+      .collect(),
+  )
+}
+
+async fn refresh(
+  session: &mut dyn Session,
+  ids: &[String],
+  signer: &TokenSigner,
+  now: i64,
+) -> Result<Done> {
+  let ids = unique(ids);
+  let mut live = live_invites(session, &ids).await?;
+  let missing: Vec<&str> = ids
+    .iter()
+    .filter(|id| !live.contains_key(*id))
+    .map(String::as_str)
+    .collect();
+  if !missing.is_empty() {
+    return Err(Error::invalid_data(format!(
+      "The following invites do not exist: {}",
+      missing.join(", ")
+    )));
+  }
+  let expires_at = signer.expires_at_ms(now);
+  let mut invites = Vec::with_capacity(ids.len());
+  for id in &ids {
+    let Some(mut invite) = live.remove(id) else {
+      continue;
+    };
+    invite.token = signer.sign(&invite.id, &invite.email, now)?;
+    invite.expires_at = expires_at;
+    invite.updated_at = now;
+    invites.push(invite);
+  }
+  session.save_invites(&invites).await?;
+  let changed = vec![true; invites.len()];
+  Ok(Done::Updated { invites, changed })
+}
+
+async fn update(session: &mut dyn Session, items: &[InviteUpdate], now: i64) -> Result<Done> {
+  let ids: Vec<String> = items.iter().map(|item| item.id.clone()).collect();
+  let mut live = live_invites(session, &ids).await?;
+  let missing: Vec<&str> = unique(&ids)
+    .iter()
+    .filter(|id| !live.contains_key(*id))
+    .map(|id| {
+      ids
+        .iter()
+        .find(|given| *given == id)
+        .map_or("", String::as_str)
+    })
+    .collect();
+  if !missing.is_empty() {
+    return Err(Error::new(
+      ErrorKind::NotFound,
+      format!("Invite with id \"{}\" not found", missing.join(", ")),
+    ));
+  }
+  let mut changed_ids = HashSet::new();
+  for item in items {
+    let Some(invite) = live.get_mut(&item.id) else {
+      continue;
+    };
+    if apply(invite, item)? {
+      invite.updated_at = now;
+      changed_ids.insert(item.id.clone());
+    }
+  }
+  let mut to_save: Vec<Invite> = live
+    .values()
+    .filter(|invite| changed_ids.contains(&invite.id))
+    .cloned()
+    .collect();
+  to_save.sort_by_key(|invite| ids.iter().position(|id| *id == invite.id));
+  session.save_invites(&to_save).await?;
+  let mut seen = HashSet::new();
+  let mut invites = Vec::with_capacity(items.len());
+  let mut changed = Vec::with_capacity(items.len());
+  for item in items {
+    if let Some(invite) = live.get(&item.id) {
+      invites.push(invite.clone());
+      // A row updated twice in one call is announced once.
+      changed.push(changed_ids.contains(&item.id) && seen.insert(item.id.as_str()));
+    }
+  }
+  Ok(Done::Updated { invites, changed })
+}
+
+/// Applies one update item; returns whether anything changed.
+fn apply(invite: &mut Invite, item: &InviteUpdate) -> Result<bool> {
+  let before = invite.clone();
+  if let Some(email) = &item.email {
+    invite.email = email.clone();
+  }
+  if let Some(accepted) = item.accepted {
+    invite.accepted = accepted;
+  }
+  if let Some(expires_at) = item.expires_at {
+    invite.expires_at = expires_at;
+  }
+  if let Some(roles) = &item.roles {
+    invite.roles = roles.clone();
+  }
+  if let Some(metadata) = &item.metadata {
+    invite.metadata = merge_metadata(invite.metadata.as_deref(), metadata.as_deref())?;
+  }
+  let metadata_changed =
+    parse_object(before.metadata.as_deref())? != parse_object(invite.metadata.as_deref())?;
+  Ok(
+    metadata_changed
+      || before.email != invite.email
+      || before.accepted != invite.accepted
+      || before.expires_at != invite.expires_at
+      || before.roles != invite.roles,
+  )
+}
+
+fn parse_object(json: Option<&str>) -> Result<Option<Map<String, Value>>> {
+  json
+    .map(|json| {
+      serde_json::from_str(json)
+        .map_err(|_| Error::unexpected_state("Stored invite metadata is not a JSON object"))
+    })
+    .transpose()
+}
+
+/// Medusa's metadata update: the given keys are set on the stored object, a key set to `""`
+/// is removed, and `null` clears it all (spec §8).
+fn merge_metadata(stored: Option<&str>, given: Option<&str>) -> Result<Option<String>> {
+  let Some(given) = parse_object(given)? else {
+    return Ok(None);
+  };
+  let mut merged = parse_object(stored)?.unwrap_or_default();
+  for (key, value) in given {
+    if value == Value::String(String::new()) {
+      merged.remove(&key);
+    } else {
+      merged.insert(key, value);
+    }
+  }
+  Ok(Some(Value::Object(merged).to_string()))
+}
+
+/// Tokens compare in constant time: how much of a guess matches must not show in the timing.
+pub fn same_token(stored: &str, given: &str) -> bool {
+  stored.len() == given.len() && bool::from(stored.as_bytes().ct_eq(given.as_bytes()))
+}
+
+pub const TOKEN_INVALID: &str = "The invite token is invalid";
+pub const INVITE_EXPIRED: &str = "The invite has expired";
+
+pub fn invite_not_found(id: &str) -> Error {
+  Error::new(
+    ErrorKind::NotFound,
+    format!("Invite with id: {id} was not found"),
+  )
+}
+
+/// Medusa's `validateInviteToken` checks on the loaded invite (spec §8).
+pub fn check_invite(invite: &Invite, token: &str, now: i64) -> Result<()> {
+  if !same_token(&invite.token, token) {
+    return Err(Error::invalid_data(TOKEN_INVALID));
+  }
+  if invite.expires_at < now {
+    return Err(Error::invalid_data(INVITE_EXPIRED));
+  }
+  Ok(())
+}
+
+async fn accept(
+  session: &mut dyn Session,
+  invite_id: &str,
+  token: &str,
+  user: &User,
+  now: i64,
+) -> Result<Done> {
+  let mut live = live_invites(session, &[invite_id.to_string()]).await?;
+  let mut invite = live
+    .remove(invite_id)
+    .ok_or_else(|| invite_not_found(invite_id))?;
+  check_invite(&invite, token, now)?;
+  let mut user = user.clone();
+  if user.email.is_empty() {
+    user.email = invite.email.clone();
+  }
+  user.roles = invite.roles.clone();
+  if !session
+    .find_users(&Query::by_email(Entity::User, &user.email))
+    .await?
+    .rows
+    .is_empty()
+  {
+    return Err(Error::invalid_data(format!(
+      "User with email: {}, already exists.",
+      user.email
+    )));
+  }
+  session.insert_users(std::slice::from_ref(&user)).await?;
+  invite.accepted = true;
+  invite.updated_at = now;
+  invite.deleted_at = Some(now);
+  session.save_invites(std::slice::from_ref(&invite)).await?;
+  Ok(Done::Accepted {
+    user,
+    invite_id: invite.id,
+  })
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn metadata_merges_shallowly_and_empty_strings_remove_keys() {
+    let merged = merge_metadata(
+      Some(r#"{"k":"v","drop":"me","a":{"b":1}}"#),
+      Some(r#"{"drop":"","new":1,"a":{"c":2}}"#),
+    )
+    .unwrap();
+    assert_eq!(merged.as_deref(), Some(r#"{"k":"v","a":{"c":2},"new":1}"#));
+    assert_eq!(merge_metadata(Some(r#"{"k":1}"#), None).unwrap(), None);
+  }
+
+  #[test]
+  fn tokens_compare_exactly() {
+    assert!(same_token("abc", "abc"));
+    assert!(!same_token("abc", "abd"));
+    assert!(!same_token("abc", "abcd"));
+  }
+}

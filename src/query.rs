@@ -1,0 +1,688 @@
+//! Filters and find options of Medusa's `list*`, `listAndCount*` and `retrieve*` methods
+//! (spec §8), read from the JS snapshot and rendered as SQL for either backend.
+//!
+//! Values arrive as plain JSON, except Dates: `{"$date": ms}` (see `lib/wire.js`,
+//! `encodeQueryValue`).
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::validation::parse_iso8601;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+  Invite,
+  User,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+  Text,
+  Bool,
+  Time,
+}
+
+impl Entity {
+  fn name(self) -> &'static str {
+    match self {
+      Entity::Invite => "Invite",
+      Entity::User => "User",
+    }
+  }
+
+  /// The columns a filter or an order may name, with their kind.
+  fn column(self, name: &str) -> Option<(&'static str, Kind)> {
+    const INVITE: &[(&str, Kind)] = &[
+      ("id", Kind::Text),
+      ("email", Kind::Text),
+      ("accepted", Kind::Bool),
+      ("token", Kind::Text),
+      ("expires_at", Kind::Time),
+      ("created_at", Kind::Time),
+      ("updated_at", Kind::Time),
+      ("deleted_at", Kind::Time),
+    ];
+    const USER: &[(&str, Kind)] = &[
+      ("id", Kind::Text),
+      ("email", Kind::Text),
+      ("first_name", Kind::Text),
+      ("last_name", Kind::Text),
+      ("avatar_url", Kind::Text),
+      ("created_at", Kind::Time),
+      ("updated_at", Kind::Time),
+      ("deleted_at", Kind::Time),
+    ];
+    let columns = match self {
+      Entity::Invite => INVITE,
+      Entity::User => USER,
+    };
+    columns.iter().find(|(column, _)| *column == name).copied()
+  }
+
+  /// The columns `q` searches (Medusa's searchable fields).
+  fn searchable(self) -> &'static [&'static str] {
+    match self {
+      Entity::Invite => &["email"],
+      Entity::User => &["email", "first_name", "last_name"],
+    }
+  }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar {
+  Text(String),
+  Bool(bool),
+  Time(i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+  Eq,
+  Ne,
+  Lt,
+  Lte,
+  Gt,
+  Gte,
+  Like,
+  ILike,
+}
+
+impl Comparison {
+  fn sql(self) -> &'static str {
+    match self {
+      Comparison::Eq => "=",
+      Comparison::Ne => "<>",
+      Comparison::Lt => "<",
+      Comparison::Lte => "<=",
+      Comparison::Gt => ">",
+      Comparison::Gte => ">=",
+      Comparison::Like | Comparison::ILike => "like",
+    }
+  }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+  Compare {
+    column: &'static str,
+    comparison: Comparison,
+    value: Scalar,
+  },
+  In {
+    column: &'static str,
+    values: Vec<String>,
+    negated: bool,
+  },
+  IsNull {
+    column: &'static str,
+    negated: bool,
+  },
+  /// `q`: a case-insensitive substring of any of the columns (taken literally).
+  Contains {
+    columns: &'static [&'static str],
+    text: String,
+  },
+  All(Vec<Condition>),
+  Any(Vec<Condition>),
+}
+
+/// One `list`/`retrieve` query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+  pub entity: Entity,
+  pub filter: Condition,
+  /// `(column, descending)`; `id ASC` ends every order so pages are stable.
+  pub order: Vec<(&'static str, bool)>,
+  pub skip: i64,
+  pub take: Option<i64>,
+  pub with_deleted: bool,
+  /// Also count every matching row (`listAndCount*`), ignoring skip and take.
+  pub count: bool,
+}
+
+impl Query {
+  /// Rows with these ids, any order; `with_deleted` includes soft-deleted ones.
+  pub fn by_ids(entity: Entity, ids: &[String], with_deleted: bool) -> Self {
+    Query {
+      entity,
+      filter: Condition::In {
+        column: "id",
+        values: ids.to_vec(),
+        negated: false,
+      },
+      order: vec![("id", false)],
+      skip: 0,
+      take: None,
+      with_deleted,
+      count: false,
+    }
+  }
+
+  pub fn by_email(entity: Entity, email: &str) -> Self {
+    let mut query = Query::by_ids(entity, &[], false);
+    query.filter = Condition::Compare {
+      column: "email",
+      comparison: Comparison::Eq,
+      value: Scalar::Text(email.to_string()),
+    };
+    query
+  }
+
+  /// Medusa's `(filters, config)` pair.
+  pub fn parse(entity: Entity, filters: &Value, config: &Value, count: bool) -> Result<Self> {
+    let filter = match filters {
+      Value::Null => Condition::All(Vec::new()),
+      Value::Object(filters) => parse_filters(entity, filters, 0)?,
+      _ => return Err(Error::invalid_data("The filters must be an object")),
+    };
+    let config = match config {
+      Value::Null => &Map::new(),
+      Value::Object(config) => config,
+      _ => return Err(Error::invalid_data("The find config must be an object")),
+    };
+    let skip = match config.get("skip") {
+      None | Some(Value::Null) => 0,
+      Some(value) => non_negative(value)
+        .ok_or_else(|| Error::invalid_data("A non-negative integer must be provided to offset."))?,
+    };
+    let take =
+      match config.get("take") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(non_negative(value).ok_or_else(|| {
+          Error::invalid_data("A non-negative integer must be provided to limit.")
+        })?),
+      };
+    let with_deleted = matches!(config.get("withDeleted"), Some(Value::Bool(true)));
+    let mut order = Vec::new();
+    match config.get("order") {
+      None | Some(Value::Null) => {}
+      Some(Value::Object(fields)) => {
+        for (name, direction) in fields {
+          let (column, _) = entity
+            .column(name)
+            .ok_or_else(|| unknown_property(entity, name))?;
+          let descending = match direction.as_str().map(str::to_ascii_uppercase).as_deref() {
+            Some("ASC") => false,
+            Some("DESC") => true,
+            _ => {
+              return Err(Error::invalid_data(format!(
+                "Invalid order direction for {}.{name}: use \"ASC\" or \"DESC\"",
+                entity.name()
+              )))
+            }
+          };
+          order.push((column, descending));
+        }
+      }
+      Some(_) => return Err(Error::invalid_data("config.order must be an object")),
+    }
+    if !order.iter().any(|(column, _)| *column == "id") {
+      order.push(("id", false));
+    }
+    Ok(Query {
+      entity,
+      filter,
+      order,
+      skip,
+      take,
+      with_deleted,
+      count,
+    })
+  }
+}
+
+fn non_negative(value: &Value) -> Option<i64> {
+  let number = value.as_f64()?;
+  (number >= 0.0 && number.fract() == 0.0 && number <= 9.0e15).then_some(number as i64)
+}
+
+fn unknown_property(entity: Entity, name: &str) -> Error {
+  // Medusa's (MikroORM's) message.
+  Error::invalid_data(format!(
+    "Trying to query by not existing property {}.{name}",
+    entity.name()
+  ))
+}
+
+/// Filters nest through `$and`/`$or`; deeper than this is refused.
+const MAX_DEPTH: usize = 16;
+
+fn parse_filters(entity: Entity, filters: &Map<String, Value>, depth: usize) -> Result<Condition> {
+  if depth > MAX_DEPTH {
+    return Err(Error::invalid_data("The filters are nested too deeply"));
+  }
+  let mut all = Vec::new();
+  for (name, value) in filters {
+    match name.as_str() {
+      "q" => match value {
+        Value::Null => {}
+        Value::String(text) => all.push(Condition::Contains {
+          columns: entity.searchable(),
+          text: text.clone(),
+        }),
+        _ => return Err(Error::invalid_data("The filter q must be a string")),
+      },
+      "$and" | "$or" => {
+        let Value::Array(branches) = value else {
+          return Err(Error::invalid_data(format!(
+            "{name} expects an array of filters"
+          )));
+        };
+        let branches = branches
+          .iter()
+          .map(|branch| match branch {
+            Value::Object(branch) => parse_filters(entity, branch, depth + 1),
+            _ => Err(Error::invalid_data(format!(
+              "{name} expects an array of filters"
+            ))),
+          })
+          .collect::<Result<Vec<_>>>()?;
+        all.push(if name == "$and" {
+          Condition::All(branches)
+        } else {
+          Condition::Any(branches)
+        });
+      }
+      _ => {
+        let (column, kind) = entity
+          .column(name)
+          .ok_or_else(|| unknown_property(entity, name))?;
+        all.push(parse_field(entity, column, kind, value)?);
+      }
+    }
+  }
+  Ok(Condition::All(all))
+}
+
+/// `field: value`, `field: [values]` or `field: { $op: value, … }`.
+fn parse_field(
+  entity: Entity,
+  column: &'static str,
+  kind: Kind,
+  value: &Value,
+) -> Result<Condition> {
+  match value {
+    Value::Null => Ok(Condition::IsNull {
+      column,
+      negated: false,
+    }),
+    Value::Array(values) => list(entity, column, kind, values, false),
+    Value::Object(operators) if !operators.contains_key("$date") => {
+      let mut all = Vec::new();
+      for (operator, operand) in operators {
+        let comparison = match operator.as_str() {
+          "$eq" => Comparison::Eq,
+          "$ne" => Comparison::Ne,
+          "$lt" => Comparison::Lt,
+          "$lte" => Comparison::Lte,
+          "$gt" => Comparison::Gt,
+          "$gte" => Comparison::Gte,
+          "$like" if kind == Kind::Text => Comparison::Like,
+          "$ilike" if kind == Kind::Text => Comparison::ILike,
+          "$in" | "$nin" => {
+            let Value::Array(values) = operand else {
+              return Err(Error::invalid_data(format!(
+                "{operator} on {}.{column} expects an array",
+                entity.name()
+              )));
+            };
+            all.push(list(entity, column, kind, values, operator == "$nin")?);
+            continue;
+          }
+          _ => {
+            return Err(Error::invalid_data(format!(
+              "Unsupported operator {operator} on {}.{column}",
+              entity.name()
+            )))
+          }
+        };
+        if operand.is_null() && matches!(comparison, Comparison::Eq | Comparison::Ne) {
+          all.push(Condition::IsNull {
+            column,
+            negated: comparison == Comparison::Ne,
+          });
+          continue;
+        }
+        all.push(Condition::Compare {
+          column,
+          comparison,
+          value: scalar(entity, column, kind, operand)?,
+        });
+      }
+      Ok(Condition::All(all))
+    }
+    _ => Ok(Condition::Compare {
+      column,
+      comparison: Comparison::Eq,
+      value: scalar(entity, column, kind, value)?,
+    }),
+  }
+}
+
+fn list(
+  entity: Entity,
+  column: &'static str,
+  kind: Kind,
+  values: &[Value],
+  negated: bool,
+) -> Result<Condition> {
+  if kind != Kind::Text {
+    let alternatives = values
+      .iter()
+      .map(|value| {
+        Ok(Condition::Compare {
+          column,
+          comparison: Comparison::Eq,
+          value: scalar(entity, column, kind, value)?,
+        })
+      })
+      .collect::<Result<Vec<_>>>()?;
+    let any = Condition::Any(alternatives);
+    return Ok(if negated {
+      // Not any of them: no value equals the column.
+      Condition::All(
+        match any {
+          Condition::Any(alternatives) => alternatives,
+          _ => Vec::new(),
+        }
+        .into_iter()
+        .map(|condition| match condition {
+          Condition::Compare { column, value, .. } => Condition::Compare {
+            column,
+            comparison: Comparison::Ne,
+            value,
+          },
+          other => other,
+        })
+        .collect(),
+      )
+    } else {
+      any
+    });
+  }
+  let values = values
+    .iter()
+    .map(|value| match value {
+      Value::String(text) => Ok(text.clone()),
+      _ => Err(wrong_value(entity, column, "a string")),
+    })
+    .collect::<Result<Vec<_>>>()?;
+  Ok(Condition::In {
+    column,
+    values,
+    negated,
+  })
+}
+
+fn wrong_value(entity: Entity, column: &str, expected: &str) -> Error {
+  Error::invalid_data(format!(
+    "The filter on {}.{column} expects {expected}",
+    entity.name()
+  ))
+}
+
+fn scalar(entity: Entity, column: &'static str, kind: Kind, value: &Value) -> Result<Scalar> {
+  match (kind, value) {
+    (Kind::Text, Value::String(text)) => Ok(Scalar::Text(text.clone())),
+    (Kind::Text, _) => Err(wrong_value(entity, column, "a string")),
+    (Kind::Bool, Value::Bool(flag)) => Ok(Scalar::Bool(*flag)),
+    (Kind::Bool, _) => Err(wrong_value(entity, column, "a boolean")),
+    (Kind::Time, Value::Object(date)) => date
+      .get("$date")
+      .and_then(Value::as_f64)
+      .map(|ms| Scalar::Time(ms as i64))
+      .ok_or_else(|| wrong_value(entity, column, "a valid Date or ISO 8601 string")),
+    (Kind::Time, Value::String(text)) => parse_iso8601(text)
+      .map(Scalar::Time)
+      .ok_or_else(|| wrong_value(entity, column, "a valid Date or ISO 8601 string")),
+    (Kind::Time, _) => Err(wrong_value(entity, column, "a Date or an ISO 8601 string")),
+  }
+}
+
+/// The SQL flavour to render for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+  Sqlite,
+  Postgres,
+}
+
+/// A bound parameter of a rendered query. Times are Unix milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+  Text(String),
+  Texts(Vec<String>),
+  Bool(bool),
+  Time(i64),
+  /// `limit`/`offset` values.
+  Int(i64),
+  /// PostgreSQL's `limit null`.
+  NoLimit,
+}
+
+/// A statement with its parameters, numbered from 1.
+pub struct Rendered {
+  pub sql: String,
+  pub params: Vec<Param>,
+}
+
+struct Renderer {
+  dialect: Dialect,
+  alias: &'static str,
+  params: Vec<Param>,
+}
+
+impl Renderer {
+  fn placeholder(&mut self, param: Param) -> String {
+    let time = matches!(param, Param::Time(_));
+    self.params.push(param);
+    let n = self.params.len();
+    match (self.dialect, time) {
+      (Dialect::Sqlite, _) => format!("?{n}"),
+      (Dialect::Postgres, false) => format!("${n}"),
+      (Dialect::Postgres, true) => format!("to_timestamp(${n}::float8 / 1000)"),
+    }
+  }
+
+  fn column(&self, column: &str) -> String {
+    format!("{}.\"{column}\"", self.alias)
+  }
+
+  fn condition(&mut self, condition: &Condition) -> String {
+    match condition {
+      Condition::Compare {
+        column,
+        comparison,
+        value,
+      } => {
+        let param = match value {
+          Scalar::Text(text) => Param::Text(text.clone()),
+          Scalar::Bool(flag) => Param::Bool(*flag),
+          Scalar::Time(ms) => Param::Time(*ms),
+        };
+        let placeholder = self.placeholder(param);
+        let column = self.column(column);
+        match comparison {
+          Comparison::ILike => format!("lower({column}) like lower({placeholder})"),
+          _ => format!("{column} {} {placeholder}", comparison.sql()),
+        }
+      }
+      Condition::In {
+        column,
+        values,
+        negated,
+      } => {
+        let column = self.column(column);
+        if values.is_empty() {
+          return if *negated { "true" } else { "false" }.to_string();
+        }
+        match self.dialect {
+          Dialect::Postgres => {
+            let placeholder = self.placeholder(Param::Texts(values.clone()));
+            if *negated {
+              format!("not ({column} = any({placeholder}))")
+            } else {
+              format!("{column} = any({placeholder})")
+            }
+          }
+          Dialect::Sqlite => {
+            let placeholders: Vec<String> = values
+              .iter()
+              .map(|value| self.placeholder(Param::Text(value.clone())))
+              .collect();
+            let not = if *negated { "not " } else { "" };
+            format!("{column} {not}in ({})", placeholders.join(", "))
+          }
+        }
+      }
+      Condition::IsNull { column, negated } => {
+        let not = if *negated { "not " } else { "" };
+        format!("{} is {not}null", self.column(column))
+      }
+      Condition::Contains { columns, text } => {
+        let placeholder = self.placeholder(Param::Text(text.clone()));
+        let function = match self.dialect {
+          Dialect::Sqlite => "instr",
+          Dialect::Postgres => "strpos",
+        };
+        let tests: Vec<String> = columns
+          .iter()
+          .map(|column| {
+            format!(
+              "{function}(lower({}), lower({placeholder})) > 0",
+              self.column(column)
+            )
+          })
+          .collect();
+        format!("({})", tests.join(" or "))
+      }
+      Condition::All(conditions) => self.join(conditions, " and ", "true"),
+      Condition::Any(conditions) => self.join(conditions, " or ", "false"),
+    }
+  }
+
+  fn join(&mut self, conditions: &[Condition], separator: &str, empty: &str) -> String {
+    if conditions.is_empty() {
+      return empty.to_string();
+    }
+    let parts: Vec<String> = conditions
+      .iter()
+      .map(|condition| self.condition(condition))
+      .collect();
+    format!("({})", parts.join(separator))
+  }
+}
+
+impl Query {
+  fn renderer(dialect: Dialect, alias: &'static str) -> Renderer {
+    Renderer {
+      dialect,
+      alias,
+      params: Vec::new(),
+    }
+  }
+
+  /// The filter over the table aliased `alias`, soft-deleted rows excluded unless
+  /// `with_deleted`.
+  fn where_sql(&self, renderer: &mut Renderer) -> String {
+    let sql = renderer.condition(&self.filter);
+    if self.with_deleted {
+      sql
+    } else {
+      format!("{sql} and {}.\"deleted_at\" is null", renderer.alias)
+    }
+  }
+
+  /// `select <columns> from <from> where … order by … limit … offset …`; `from` names the
+  /// table as `alias`. Limit and offset are parameters, so one statement serves every page.
+  pub fn select(
+    &self,
+    dialect: Dialect,
+    alias: &'static str,
+    columns: &str,
+    from: &str,
+  ) -> Rendered {
+    let mut renderer = Self::renderer(dialect, alias);
+    let filter = self.where_sql(&mut renderer);
+    let order: Vec<String> = self
+      .order
+      .iter()
+      .map(|(column, descending)| {
+        format!(
+          "{alias}.\"{column}\" {}",
+          if *descending { "desc" } else { "asc" }
+        )
+      })
+      .collect();
+    let mut sql = format!(
+      "select {columns} from {from} where {filter} order by {}",
+      order.join(", ")
+    );
+    if self.take.is_some() || self.skip > 0 {
+      // SQLite reads a negative limit as "no limit"; PostgreSQL reads null so.
+      let take = self.take.map(Param::Int).unwrap_or(match dialect {
+        Dialect::Sqlite => Param::Int(-1),
+        Dialect::Postgres => Param::NoLimit,
+      });
+      let limit = renderer.placeholder(take);
+      let offset = renderer.placeholder(Param::Int(self.skip));
+      sql.push_str(&format!(" limit {limit} offset {offset}"));
+    }
+    Rendered {
+      sql,
+      params: renderer.params,
+    }
+  }
+
+  /// `select count(*) from <from> where …`.
+  pub fn count_sql(&self, dialect: Dialect, alias: &'static str, from: &str) -> Rendered {
+    let mut renderer = Self::renderer(dialect, alias);
+    let filter = self.where_sql(&mut renderer);
+    Rendered {
+      sql: format!("select count(*) from {from} where {filter}"),
+      params: renderer.params,
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use serde_json::json;
+
+  #[test]
+  fn filters_render_for_both_backends() {
+    let query = Query::parse(
+      Entity::Invite,
+      &json!({"email": ["a@x", "b@x"], "expires_at": {"$lt": {"$date": 5}}, "q": "X"}),
+      &json!({"take": 2, "skip": 4, "order": {"email": "desc"}}),
+      false,
+    )
+    .unwrap();
+    let sqlite = query.select(Dialect::Sqlite, "i", "i.id", r#""invite" i"#);
+    assert_eq!(
+      sqlite.sql,
+      r#"select i.id from "invite" i where (i."email" in (?1, ?2) and (i."expires_at" < ?3) and (instr(lower(i."email"), lower(?4)) > 0)) and i."deleted_at" is null order by i."email" desc, i."id" asc limit ?5 offset ?6"#
+    );
+    assert_eq!(sqlite.params[4..], [Param::Int(2), Param::Int(4)]);
+    let postgres = query.count_sql(Dialect::Postgres, "i", r#""invite" i"#);
+    assert_eq!(
+      postgres.sql,
+      r#"select count(*) from "invite" i where (i."email" = any($1) and (i."expires_at" < to_timestamp($2::float8 / 1000)) and (strpos(lower(i."email"), lower($3)) > 0)) and i."deleted_at" is null"#
+    );
+  }
+
+  #[test]
+  fn unknown_properties_and_bad_pages_are_refused_with_medusa_messages() {
+    let error = Query::parse(Entity::Invite, &json!({"foo": 1}), &Value::Null, false).unwrap_err();
+    assert_eq!(
+      error.message,
+      "Trying to query by not existing property Invite.foo"
+    );
+    let error =
+      Query::parse(Entity::Invite, &Value::Null, &json!({"skip": -1}), false).unwrap_err();
+    assert_eq!(
+      error.message,
+      "A non-negative integer must be provided to offset."
+    );
+  }
+}
