@@ -41,7 +41,7 @@ create table if not exists "user" ("id" text not null, "first_name" text null, "
 CREATE UNIQUE INDEX IF NOT EXISTS "IDX_user_email_unique" ON "user" (email) WHERE deleted_at IS NULL;`
 const SPEC_FILE = resolve(ROOT, "..", "shared", "spec", "invites.md")
 
-/** Every relation of a schema the module prepared: Medusa's, then our own two tables. */
+/** Every relation of a schema the module prepared: Medusa's, then our own three tables. */
 const EXPECTED_RELATIONS = [
   { relname: "IDX_invite_deleted_at", relkind: "i" },
   { relname: "IDX_invite_email_unique", relkind: "i" },
@@ -54,6 +54,8 @@ const EXPECTED_RELATIONS = [
   { relname: "medusa_invites_idempotency_pkey", relkind: "i" },
   { relname: "medusa_invites_roles", relkind: "r" },
   { relname: "medusa_invites_roles_pkey", relkind: "i" },
+  { relname: "medusa_invites_user_roles", relkind: "r" },
+  { relname: "medusa_invites_user_roles_pkey", relkind: "i" },
   { relname: "user", relkind: "r" },
   { relname: "user_pkey", relkind: "i" },
 ]
@@ -416,7 +418,7 @@ describe("PostgreSQL backend", { skip }, () => {
       assert.equal(normalize(SPEC_SQL), normalize(block[1]))
     })
 
-    test("a fresh database gets exactly Medusa's invite and user tables, plus our two tables only", async () => {
+    test("a fresh database gets exactly Medusa's invite and user tables, plus our three tables only", async () => {
       const reference = newDatabase()
       psql(reference, SPEC_SQL)
       const db = newDatabase()
@@ -435,6 +437,7 @@ describe("PostgreSQL backend", { skip }, () => {
         { table_name: "invite", table_type: "BASE TABLE" },
         { table_name: "medusa_invites_idempotency", table_type: "BASE TABLE" },
         { table_name: "medusa_invites_roles", table_type: "BASE TABLE" },
+        { table_name: "medusa_invites_user_roles", table_type: "BASE TABLE" },
         { table_name: "user", table_type: "BASE TABLE" },
       ])
       assert.deepEqual(relations(db), EXPECTED_RELATIONS)
@@ -450,6 +453,8 @@ describe("PostgreSQL backend", { skip }, () => {
           { relname: "medusa_invites_idempotency", conname: "medusa_invites_idempotency_pkey", contype: "p", def: "PRIMARY KEY (key, input_hash)" },
           { relname: "medusa_invites_roles", conname: "medusa_invites_roles_invite_id_fkey", contype: "f", def: "FOREIGN KEY (invite_id) REFERENCES invite(id) ON DELETE CASCADE" },
           { relname: "medusa_invites_roles", conname: "medusa_invites_roles_pkey", contype: "p", def: "PRIMARY KEY (invite_id)" },
+          { relname: "medusa_invites_user_roles", conname: "medusa_invites_user_roles_pkey", contype: "p", def: "PRIMARY KEY (user_id)" },
+          { relname: "medusa_invites_user_roles", conname: "medusa_invites_user_roles_user_id_fkey", contype: "f", def: "FOREIGN KEY (user_id) REFERENCES \"user\"(id) ON DELETE CASCADE" },
         ],
       )
     })

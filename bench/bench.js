@@ -114,6 +114,47 @@ async function sequential(backend) {
   return Math.round(1000 / seconds);
 }
 
+/**
+ * validateInviteToken throughput: 1,000 sequential calls on 1,000 fresh invites, side by side
+ * with jsonwebtoken.verify alone (the npm package Medusa verifies with; CPU only, no database).
+ */
+async function validation(backend) {
+  const jwt = require("jsonwebtoken");
+  const service = new UserModuleService({ jwt_secret: SECRET, database: backend.fresh() });
+  const invites = await service.createInvites(emails(1000, "validate-"));
+  const api = [];
+  const verifyOnly = [];
+  for (let round = 0; round < 3; round++) {
+    let started = process.hrtime.bigint();
+    for (const invite of invites) await service.validateInviteToken(invite.token);
+    api.push(Number(process.hrtime.bigint() - started));
+    started = process.hrtime.bigint();
+    for (const invite of invites) jwt.verify(invite.token, SECRET);
+    verifyOnly.push(Number(process.hrtime.bigint() - started));
+  }
+  await service.close();
+  return { perSecond: 1000 / (median(api) / 1e9), verifyPerSecond: 1000 / (median(verifyOnly) / 1e9) };
+}
+
+/** listInvites page latency over 100,000 invites: p50 and p99 of 200 pages of 50. */
+async function listPages(backend) {
+  const database = backend.fresh();
+  const service = new UserModuleService({ jwt_secret: SECRET, database });
+  await service.createInvites(emails(100_000, "list-"));
+  const timings = [];
+  for (let i = 0; i < 200; i++) {
+    const skip = (i * 487) % 99_950;
+    const started = process.hrtime.bigint();
+    const page = await service.listInvites({}, { take: 50, skip });
+    timings.push(Number(process.hrtime.bigint() - started));
+    if (page.length !== 50) throw new Error(`a page held ${page.length} invites`);
+  }
+  await service.close();
+  const sorted = [...timings].sort((a, b) => a - b);
+  const plan = JSON.parse(await native.explainListInvites(JSON.stringify({ jwt_secret: SECRET, database }), "{}", '{"take":50}'));
+  return { p50: median(timings) / 1e6, p99: sorted[Math.floor(sorted.length * 0.99)] / 1e6, plan: plan.ok ?? [] };
+}
+
 /** Peak RSS of a fresh process that creates `n` invites in one call. */
 function peakRss(backend, n) {
   const script = `
@@ -136,6 +177,10 @@ async function report(name) {
     console.log(`single-invite call p50: ${single.apiP50.toFixed(3)} ms`);
   }
   console.log(`1,000 sequential single calls: ${await sequential(backend)} invites/s`);
+  const validate = await validation(backend);
+  console.log(`validateInviteToken, 1,000 sequential calls: ${Math.round(validate.perSecond)}/s; jsonwebtoken.verify alone (no database): ${Math.round(validate.verifyPerSecond)}/s; ratio ${(validate.perSecond / validate.verifyPerSecond).toFixed(2)}x`);
+  const list = await listPages(backend);
+  console.log(`listInvites page of 50 over 100,000 invites: p50 ${list.p50.toFixed(3)} ms, p99 ${list.p99.toFixed(3)} ms; plan: ${list.plan.map((line) => line.trim()).join(" / ")}`);
   console.log(`peak RSS of a process creating 100,000 invites in one call: ${(peakRss(backend, 100_000) / 2 ** 20).toFixed(0)} MiB`);
   const tenThousand = rows.find((row) => row.batch === 10_000);
   console.log(`10,000 batch at ${tenThousand["of floor"]} of the floor (target >= 60%)`);

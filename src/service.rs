@@ -410,6 +410,11 @@ impl InviteModule {
     self.lifecycle(op, call).await
   }
 
+  /// The database's plan for `listInvites(filters, config)` (see `Store::explain_invites`).
+  pub async fn explain_list_invites(&self, query: &Query) -> Result<Vec<String>> {
+    self.store().await?.explain_invites(query).await
+  }
+
   /// Runs a call's writes in its own transaction, or inside the caller's (spec §6).
   async fn execute(&self, work: Work, call: &CallOptions) -> Result<Outcome> {
     let Some(id) = call.transaction else {

@@ -8,6 +8,7 @@ use super::respond;
 use crate::error::Error;
 use crate::invite::NewInvite;
 use crate::options::ModuleOptions;
+use crate::query::{Entity, Query};
 use crate::service::{CallOptions, InviteModule};
 use crate::store::sqlite::{commit_one_row, open_connection, Location, Synchronous};
 
@@ -30,6 +31,33 @@ pub async fn bench_floor(options_json: String, count: u32, email_prefix: String)
     let started = std::time::Instant::now();
     module.create_invites(batch, CallOptions::default()).await?;
     Ok(started.elapsed().as_nanos().to_string())
+  })
+  .await
+}
+
+/// The query plan of `listInvites(filters, config)` on the database of `options_json`, one
+/// line per plan node, as a JSON array (the storage tests and the benchmark show it).
+#[napi]
+pub async fn explain_list_invites(
+  options_json: String,
+  filters_json: String,
+  config_json: String,
+) -> String {
+  respond(async move {
+    let module = InviteModule::new(ModuleOptions::from_json(&options_json)?);
+    let parse = |json: &str| {
+      serde_json::from_str::<serde_json::Value>(json)
+        .map_err(|_| Error::invalid_argument("filters and config must be JSON"))
+    };
+    let query = Query::parse(
+      Entity::Invite,
+      &parse(&filters_json)?,
+      &parse(&config_json)?,
+      false,
+    )?;
+    let plan = module.explain_list_invites(&query).await;
+    module.close().await;
+    Ok(serde_json::Value::from(plan?).to_string())
   })
   .await
 }

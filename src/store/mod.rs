@@ -57,6 +57,10 @@ pub trait Store: Send + Sync {
   /// Opens a transaction that several calls share (`sharedContext.transactionManager`).
   async fn begin(&self, isolation: Option<IsolationLevel>) -> Result<Box<dyn Transaction>>;
 
+  /// The database's plan for the statement `find_invites` runs for `query`, one line per
+  /// plan node (how `listInvites` uses the indexes; see the benchmark and the storage tests).
+  async fn explain_invites(&self, query: &crate::query::Query) -> Result<Vec<String>>;
+
   /// Releases connections (the PostgreSQL pool drains); the store is not used afterwards.
   async fn close(&self) {}
 }

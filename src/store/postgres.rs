@@ -952,6 +952,19 @@ impl Store for PostgresStore {
     }
   }
 
+  async fn explain_invites(&self, query: &Query) -> Result<Vec<String>> {
+    let connection = self.connection().await?;
+    let select = query.select(Dialect::Postgres, "i", &invite_columns(), INVITES_FROM);
+    let params: Vec<SqlParam> = select.params.iter().map(sql_param).collect();
+    let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+      params.iter().map(|param| param.as_ref() as _).collect();
+    let rows = connection
+      .query(&format!("explain {}", select.sql), &refs)
+      .await
+      .map_err(|error| database_error("cannot explain a query", error))?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+  }
+
   async fn begin(&self, isolation: Option<IsolationLevel>) -> Result<Box<dyn Transaction>> {
     let connection = self.connection().await?;
     execute_batch(

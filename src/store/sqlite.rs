@@ -307,6 +307,7 @@ fn run_now<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T>
   }
 }
 
+const INVITES_FROM: &str = r#""invite" i"#;
 const INVITE_COLUMNS: &str =
   "i.id, i.email, i.accepted, i.token, i.expires_at, i.metadata, i.created_at, i.updated_at, i.deleted_at, i.roles";
 const USER_COLUMNS: &str =
@@ -367,7 +368,7 @@ impl SqliteSession<'_> {
 #[async_trait]
 impl Session for SqliteSession<'_> {
   async fn find_invites(&mut self, query: &Query) -> Result<Found<Invite>> {
-    self.find(query, INVITE_COLUMNS, r#""invite" i"#, "i", |row| {
+    self.find(query, INVITE_COLUMNS, INVITES_FROM, "i", |row| {
       Ok(Invite {
         id: row.get(0)?,
         email: row.get(1)?,
@@ -588,6 +589,22 @@ impl Store for SqliteStore {
       in_transaction(connection, work.begin_sql(), |connection| {
         perform(connection, &work)
       })
+    })
+    .await
+  }
+
+  async fn explain_invites(&self, query: &Query) -> Result<Vec<String>> {
+    let select = query.select(Dialect::Sqlite, "i", INVITE_COLUMNS, INVITES_FROM);
+    let _writer = self.writer().await?;
+    blocking(&self.connection, 0, move |connection| {
+      let params: Vec<_> = select.params.iter().map(sql_value).collect();
+      let mut statement = connection.prepare(&format!("explain query plan {}", select.sql))?;
+      let plan = statement
+        .query_map(rusqlite::params_from_iter(params), |row| {
+          row.get::<_, String>(3)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+      Ok(plan)
     })
     .await
   }
