@@ -17,3 +17,20 @@ pub mod verify;
 pub mod wire;
 
 pub mod binding;
+
+/// One runtime worker. A call's own work is a few microseconds of CPU between waits (the
+/// statements, the completion callback); what costs is waking threads, which on a small or
+/// busy machine takes tens of microseconds each. With one worker the call, its PostgreSQL
+/// connection task and its completion run on the same thread; CPU-heavy work (signing a
+/// large batch, a large SQLite write) still goes to the blocking pool, in parallel.
+#[napi_derive::module_init]
+fn init() {
+  if let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+    .worker_threads(1)
+    .thread_name("medusa-invites")
+    .enable_all()
+    .build()
+  {
+    napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
+  }
+}
