@@ -592,15 +592,12 @@ impl Query {
     }
   }
 
-  /// `select <columns> from <from> where … order by … limit … offset …`; `from` names the
-  /// table as `alias`. Limit and offset are parameters, so one statement serves every page.
-  pub fn select(
-    &self,
-    dialect: Dialect,
-    alias: &'static str,
-    columns: &str,
-    from: &str,
-  ) -> Rendered {
+  /// `select <columns> from <table> … where … order by … limit … offset …`. Limit and offset
+  /// are parameters, so one statement serves every page. On PostgreSQL a page is cut in a
+  /// subquery over the bare table first, so the columns (time conversions, JSON text) and the
+  /// joins are computed for the rows returned, not for every row the offset skips.
+  pub fn select(&self, dialect: Dialect, source: &Source, columns: &str) -> Rendered {
+    let alias = source.alias;
     let mut renderer = Self::renderer(dialect, alias);
     let filter = self.where_sql(&mut renderer);
     let order: Vec<String> = self
@@ -613,35 +610,59 @@ impl Query {
         )
       })
       .collect();
-    let mut sql = format!(
-      "select {columns} from {from} where {filter} order by {}",
-      order.join(", ")
-    );
-    if self.take.is_some() || self.skip > 0 {
-      // SQLite reads a negative limit as "no limit"; PostgreSQL reads null so.
-      let take = self.take.map(Param::Int).unwrap_or(match dialect {
-        Dialect::Sqlite => Param::Int(-1),
-        Dialect::Postgres => Param::NoLimit,
-      });
-      let limit = renderer.placeholder(take);
-      let offset = renderer.placeholder(Param::Int(self.skip));
-      sql.push_str(&format!(" limit {limit} offset {offset}"));
+    let order = order.join(", ");
+    let (table, joins) = (source.table, source.joins);
+    if self.take.is_none() && self.skip == 0 {
+      return Rendered {
+        sql: format!(
+          "select {columns} from {table} {alias}{joins} where {filter} order by {order}"
+        ),
+        params: renderer.params,
+      };
     }
+    // SQLite reads a negative limit as "no limit"; PostgreSQL reads null so.
+    let take = self.take.map(Param::Int).unwrap_or(match dialect {
+      Dialect::Sqlite => Param::Int(-1),
+      Dialect::Postgres => Param::NoLimit,
+    });
+    let limit = renderer.placeholder(take);
+    let offset = renderer.placeholder(Param::Int(self.skip));
+    let sql = match dialect {
+      // SQLite computes the columns of the rows it returns only.
+      Dialect::Sqlite => format!(
+        "select {columns} from {table} {alias}{joins} where {filter} order by {order} limit {limit} offset {offset}"
+      ),
+      Dialect::Postgres => format!(
+        "select {columns} from (select {alias}.* from {table} {alias} where {filter} order by {order} \
+         limit {limit} offset {offset}) {alias}{joins} order by {order}"
+      ),
+    };
     Rendered {
       sql,
       params: renderer.params,
     }
   }
 
-  /// `select count(*) from <from> where …`.
-  pub fn count_sql(&self, dialect: Dialect, alias: &'static str, from: &str) -> Rendered {
-    let mut renderer = Self::renderer(dialect, alias);
+  /// `select count(*) from <table> where …`.
+  pub fn count_sql(&self, dialect: Dialect, source: &Source) -> Rendered {
+    let mut renderer = Self::renderer(dialect, source.alias);
     let filter = self.where_sql(&mut renderer);
     Rendered {
-      sql: format!("select count(*) from {from} where {filter}"),
+      sql: format!(
+        "select count(*) from {} {} where {filter}",
+        source.table, source.alias
+      ),
       params: renderer.params,
     }
   }
+}
+
+/// The table a query reads, its alias, and the joins that bring in our own columns (roles).
+pub struct Source {
+  pub table: &'static str,
+  pub alias: &'static str,
+  /// `" left join … on …"`, or `""`.
+  pub joins: &'static str,
 }
 
 #[cfg(test)]
@@ -658,13 +679,27 @@ mod tests {
       false,
     )
     .unwrap();
-    let sqlite = query.select(Dialect::Sqlite, "i", "i.id", r#""invite" i"#);
+    let source = Source {
+      table: r#""invite""#,
+      alias: "i",
+      joins: "",
+    };
+    let sqlite = query.select(Dialect::Sqlite, &source, "i.id");
     assert_eq!(
       sqlite.sql,
       r#"select i.id from "invite" i where (i."email" in (?1, ?2) and (i."expires_at" < ?3) and (instr(lower(i."email"), lower(?4)) > 0)) and i."deleted_at" is null order by i."email" desc, i."id" asc limit ?5 offset ?6"#
     );
     assert_eq!(sqlite.params[4..], [Param::Int(2), Param::Int(4)]);
-    let postgres = query.count_sql(Dialect::Postgres, "i", r#""invite" i"#);
+    let page = query.select(Dialect::Postgres, &source, "i.id").sql;
+    assert!(
+      page.starts_with(r#"select i.id from (select i.* from "invite" i where"#),
+      "{page}"
+    );
+    assert!(
+      page.ends_with(r#"limit $4 offset $5) i order by i."email" desc, i."id" asc"#),
+      "{page}"
+    );
+    let postgres = query.count_sql(Dialect::Postgres, &source);
     assert_eq!(
       postgres.sql,
       r#"select count(*) from "invite" i where (i."email" = any($1) and (i."expires_at" < to_timestamp($2::float8 / 1000)) and (strpos(lower(i."email"), lower($3)) > 0)) and i."deleted_at" is null"#

@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
 use tokio_postgres::NoTls;
 
 use super::{existing_users_message, Outcome, Replay, Store, Transaction, Work};
@@ -20,7 +21,7 @@ use crate::context::IsolationLevel;
 use crate::error::{Error, Result};
 use crate::invite::{roles_json, Invite, User};
 use crate::lifecycle::{self, Found, Op, Session};
-use crate::query::{Dialect, Param, Query};
+use crate::query::{Dialect, Param, Query, Source};
 
 /// Medusa's schema, exactly as spec §7 gives it, then our own tables.
 const SCHEMA: &str = r#"
@@ -310,8 +311,16 @@ fn user_columns() -> String {
   )
 }
 
-const INVITES_FROM: &str = r#""invite" i left join "medusa_invites_roles" r on r.invite_id = i.id"#;
-const USERS_FROM: &str = r#""user" u left join "medusa_invites_user_roles" r on r.user_id = u.id"#;
+const INVITES: Source = Source {
+  table: r#""invite""#,
+  alias: "i",
+  joins: r#" left join "medusa_invites_roles" r on r.invite_id = i.id"#,
+};
+const USERS: Source = Source {
+  table: r#""user""#,
+  alias: "u",
+  joins: r#" left join "medusa_invites_user_roles" r on r.user_id = u.id"#,
+};
 
 type SqlParam = Box<dyn tokio_postgres::types::ToSql + Sync + Send>;
 
@@ -323,6 +332,16 @@ fn sql_param(param: &Param) -> SqlParam {
     Param::Time(ms) => Box::new(*ms as f64),
     Param::Int(n) => Box::new(*n),
     Param::NoLimit => Box::new(None::<i64>),
+  }
+}
+
+fn sql_type(param: &Param) -> Type {
+  match param {
+    Param::Text(_) => Type::TEXT,
+    Param::Texts(_) => Type::TEXT_ARRAY,
+    Param::Bool(_) => Type::BOOL,
+    Param::Time(_) => Type::FLOAT8,
+    Param::Int(_) | Param::NoLimit => Type::INT8,
   }
 }
 
@@ -339,23 +358,31 @@ impl PostgresSession<'_> {
   async fn find<T>(
     &self,
     query: &Query,
+    source: &Source,
     columns: &str,
-    from: &str,
-    alias: &'static str,
     row: impl Fn(&tokio_postgres::Row) -> T,
   ) -> Result<Found<T>> {
-    let select = query.select(Dialect::Postgres, alias, columns, from);
+    let select = query.select(Dialect::Postgres, source, columns);
     let params: Vec<SqlParam> = select.params.iter().map(sql_param).collect();
-    let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-      params.iter().map(|param| param.as_ref() as _).collect();
-    let statement = prepared(self.connection, &select.sql).await?;
-    let rows = self
-      .connection
-      .query(&statement, &refs)
-      .await
-      .map_err(|error| database_error("cannot read rows", error))?;
+    let rows = if query.take.is_some() || query.skip > 0 {
+      // A page is planned for its own limit and offset (one round trip, unnamed statement):
+      // a cached generic plan does not know them and may sort the whole table instead of
+      // walking an index.
+      let typed: Vec<(&(dyn tokio_postgres::types::ToSql + Sync), Type)> = params
+        .iter()
+        .zip(&select.params)
+        .map(|(param, kind)| (param.as_ref() as _, sql_type(kind)))
+        .collect();
+      self.connection.query_typed(&select.sql, &typed).await
+    } else {
+      let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        params.iter().map(|param| param.as_ref() as _).collect();
+      let statement = prepared(self.connection, &select.sql).await?;
+      self.connection.query(&statement, &refs).await
+    }
+    .map_err(|error| database_error("cannot read rows", error))?;
     let count = if query.count {
-      let counting = query.count_sql(Dialect::Postgres, alias, from);
+      let counting = query.count_sql(Dialect::Postgres, source);
       let params: Vec<SqlParam> = counting.params.iter().map(sql_param).collect();
       let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
         params.iter().map(|param| param.as_ref() as _).collect();
@@ -405,7 +432,7 @@ select count(*) from updated
 impl Session for PostgresSession<'_> {
   async fn find_invites(&mut self, query: &Query) -> Result<Found<Invite>> {
     self
-      .find(query, &invite_columns(), INVITES_FROM, "i", |row| Invite {
+      .find(query, &INVITES, &invite_columns(), |row| Invite {
         id: row.get(0),
         email: row.get(1),
         accepted: row.get(2),
@@ -422,7 +449,7 @@ impl Session for PostgresSession<'_> {
 
   async fn find_users(&mut self, query: &Query) -> Result<Found<User>> {
     self
-      .find(query, &user_columns(), USERS_FROM, "u", |row| User {
+      .find(query, &USERS, &user_columns(), |row| User {
         id: row.get(0),
         first_name: row.get(1),
         last_name: row.get(2),
@@ -954,7 +981,7 @@ impl Store for PostgresStore {
 
   async fn explain_invites(&self, query: &Query) -> Result<Vec<String>> {
     let connection = self.connection().await?;
-    let select = query.select(Dialect::Postgres, "i", &invite_columns(), INVITES_FROM);
+    let select = query.select(Dialect::Postgres, &INVITES, &invite_columns());
     let params: Vec<SqlParam> = select.params.iter().map(sql_param).collect();
     let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
       params.iter().map(|param| param.as_ref() as _).collect();

@@ -21,7 +21,7 @@ use crate::context::IsolationLevel;
 use crate::error::{Error, Result};
 use crate::invite::{roles_json, Invite, User};
 use crate::lifecycle::{self, Found, Session};
-use crate::query::{Dialect, Param, Query};
+use crate::query::{Dialect, Param, Query, Source};
 
 /// How long a call waits for the writer lock while a caller transaction holds it before it
 /// gives up (a transaction's owner may be waiting for this very call). Behind other plain
@@ -307,7 +307,16 @@ fn run_now<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T>
   }
 }
 
-const INVITES_FROM: &str = r#""invite" i"#;
+const INVITES: Source = Source {
+  table: r#""invite""#,
+  alias: "i",
+  joins: "",
+};
+const USERS: Source = Source {
+  table: r#""user""#,
+  alias: "u",
+  joins: "",
+};
 const INVITE_COLUMNS: &str =
   "i.id, i.email, i.accepted, i.token, i.expires_at, i.metadata, i.created_at, i.updated_at, i.deleted_at, i.roles";
 const USER_COLUMNS: &str =
@@ -338,19 +347,18 @@ impl SqliteSession<'_> {
   fn find<T>(
     &mut self,
     query: &Query,
+    source: &Source,
     columns: &str,
-    from: &str,
-    alias: &'static str,
     row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
   ) -> Result<Found<T>> {
-    let select = query.select(Dialect::Sqlite, alias, columns, from);
+    let select = query.select(Dialect::Sqlite, source, columns);
     let params: Vec<_> = select.params.iter().map(sql_value).collect();
     let mut statement = self.connection.prepare_cached(&select.sql)?;
     let rows = statement
       .query_map(rusqlite::params_from_iter(params), row)?
       .collect::<rusqlite::Result<Vec<T>>>()?;
     let count = if query.count {
-      let counting = query.count_sql(Dialect::Sqlite, alias, from);
+      let counting = query.count_sql(Dialect::Sqlite, source);
       let params: Vec<_> = counting.params.iter().map(sql_value).collect();
       Some(
         self
@@ -368,7 +376,7 @@ impl SqliteSession<'_> {
 #[async_trait]
 impl Session for SqliteSession<'_> {
   async fn find_invites(&mut self, query: &Query) -> Result<Found<Invite>> {
-    self.find(query, INVITE_COLUMNS, INVITES_FROM, "i", |row| {
+    self.find(query, &INVITES, INVITE_COLUMNS, |row| {
       Ok(Invite {
         id: row.get(0)?,
         email: row.get(1)?,
@@ -385,7 +393,7 @@ impl Session for SqliteSession<'_> {
   }
 
   async fn find_users(&mut self, query: &Query) -> Result<Found<User>> {
-    self.find(query, USER_COLUMNS, r#""user" u"#, "u", |row| {
+    self.find(query, &USERS, USER_COLUMNS, |row| {
       Ok(User {
         id: row.get(0)?,
         first_name: row.get(1)?,
@@ -594,7 +602,7 @@ impl Store for SqliteStore {
   }
 
   async fn explain_invites(&self, query: &Query) -> Result<Vec<String>> {
-    let select = query.select(Dialect::Sqlite, "i", INVITE_COLUMNS, INVITES_FROM);
+    let select = query.select(Dialect::Sqlite, &INVITES, INVITE_COLUMNS);
     let _writer = self.writer().await?;
     blocking(&self.connection, 0, move |connection| {
       let params: Vec<_> = select.params.iter().map(sql_value).collect();
