@@ -1,0 +1,433 @@
+#!/usr/bin/env node
+// medusa-invites vs the REAL @medusajs/user@2.21.2, side by side, in one run.
+//
+//   node bench/medusa/compare.mjs [--rounds N] [--quick]
+//
+// One PostgreSQL server (MEDUSA_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432, no
+// database name), a fresh database per side: medusa_bench_medusa (Medusa's own migrations) and
+// medusa_bench_ours (our module creates its tables). A third side, ours on embedded SQLite
+// (durable default, synchronous=FULL, a fresh file per measurement), is reported in a second
+// section against the same Medusa figures. All modules live in this process, warm, with a
+// recording event bus; every round runs each workload on each side in turn (the order rotates
+// per round so machine noise hits all alike), tables cleared and a GC forced before each
+// timing; medians over the rounds are reported. A workload a side cannot complete is reported
+// as failing it and not run on that side again (Medusa's 100 concurrent calls exhaust its pool:
+// that costs one 60 s knex timeout per run). Peak RSS and event-loop delay during one large
+// batch are measured in a fresh child process per side (this script, forked with --child).
+// Figures go to bench/medusa/last-run.json. Exits 0 on a missed target: it is a report.
+import { fork } from "node:child_process"
+import fs from "node:fs"
+import { createRequire } from "node:module"
+import os from "node:os"
+import path from "node:path"
+import { monitorEventLoopDelay } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
+import v8 from "node:v8"
+import vm from "node:vm"
+
+process.env.MEDUSA_DISABLE_TELEMETRY ??= "true"
+const here = path.dirname(fileURLToPath(import.meta.url))
+const require = createRequire(import.meta.url)
+const { UserModuleService } = require("../../index.js")
+v8.setFlagsFromString("--expose-gc")
+const gc = vm.runInNewContext("gc")
+
+const PG = (process.env.MEDUSA_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432").replace(/\/+$/, "")
+const JWT_SECRET = "medusa-bench-secret"
+const DB = { medusa: "medusa_bench_medusa", ours: "medusa_bench_ours" }
+
+// ---------------------------------------------------------------- options and sizes
+const argv = process.argv.slice(2)
+const flag = (name) => { const i = argv.indexOf(name); return i < 0 ? undefined : argv[i + 1] }
+const quick = argv.includes("--quick")
+const cfg = quick
+  ? { rounds: 2, batches: [1, 100, 1000], seq: 100, conc: 100, validate: 100, listRows: 1000, pages: 10, bigBatch: 1000 }
+  : { rounds: 5, batches: [1, 100, 1000, 10000], seq: 1000, conc: 100, validate: 1000, listRows: 10000, pages: 50, bigBatch: 10000 }
+if (flag("--rounds")) cfg.rounds = Math.max(1, Number(flag("--rounds")) | 0)
+
+// ---------------------------------------------------------------- small helpers
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
+const fmt = (n) => n.toLocaleString("en-US")
+const round = (x, d = 1) => (x == null ? null : Number(x.toFixed(d)))
+const emails = (n, tag) => Array.from({ length: n }, (_, i) => ({ email: `${tag}-${i}@bench.example.com` }))
+async function timed(fn) { const t0 = performance.now(); const r = await fn(); return [performance.now() - t0, r] }
+const implemented = (svc, method) => typeof svc[method] === "function"
+
+/** The recording event bus: emit stores the messages (cheap), as Medusa's MockEventBusService does. */
+function recordingBus() {
+  return {
+    messages: [],
+    async emit(messages) { if (Array.isArray(messages)) this.messages.push(...messages); else this.messages.push(messages) },
+    subscribe() { return this }, unsubscribe() { return this },
+    async releaseGroupedEvents() {}, async clearGroupedEvents() {},
+  }
+}
+
+async function adminSql(database, text) {
+  const pg = require("pg")
+  const client = new pg.Client({ connectionString: `${PG}/${database}` })
+  await client.connect()
+  try { return (await client.query(text)).rows } finally { await client.end() }
+}
+
+/** The server's durable-commit rate: a plain pg client, one single-row INSERT per commit, sequentially. */
+async function pgCommitFloor(n) {
+  const client = new (require("pg").Client)({ connectionString: `${PG}/${DB.ours}` })
+  await client.connect()
+  try {
+    await client.query("create table commit_floor (id text primary key)")
+    for (let i = 0; i < 20; i++) await client.query("insert into commit_floor values ($1)", [`warm-${i}`])
+    const [ms] = await timed(async () => { for (let i = 0; i < n; i++) await client.query("insert into commit_floor values ($1)", [`row-${i}`]) })
+    await client.query("drop table commit_floor")
+    return (n * 1000) / ms
+  } finally { await client.end() }
+}
+
+// ---------------------------------------------------------------- the sides
+/** Medusa's user module through MedusaApp (as @medusajs/test-utils boots it), its own migrations. */
+async function medusaSide({ migrate }) {
+  const { MedusaApp, MedusaAppMigrateUp, MedusaModule } = require("@medusajs/framework/modules-sdk")
+  const { Modules, ContainerRegistrationKeys, createPgConnection } = require("@medusajs/framework/utils")
+  const silent = () => {}
+  const logger = { debug: silent, info: silent, log: silent, warn: silent, error: silent, http: silent, verbose: silent,
+    silly: silent, panic: silent, failure: silent, success: silent, progress: silent, activity: () => "",
+    shouldLog: () => false, setLogLevel: silent, unsetLogLevel: silent }
+  const bus = recordingBus()
+  const database = { clientUrl: `${PG}/${DB.medusa}`, schema: "public" }
+  const options = (connection, extra = {}) => ({
+    modulesConfig: {
+      [Modules.USER]: { resolve: "@medusajs/user", options: { jwt_secret: JWT_SECRET } },
+      [Modules.LINK]: { initialize: async () => [], getMigrationPlanner: () => undefined }, // no links: skip @medusajs/medusa
+    },
+    sharedResourcesConfig: { database },
+    cwd: here,
+    injectedDependencies: { [ContainerRegistrationKeys.PG_CONNECTION]: connection, [ContainerRegistrationKeys.LOGGER]: logger, ...extra },
+  })
+  if (migrate) {
+    const connection = createPgConnection(database)
+    const printed = { log: console.log, info: console.info }
+    console.log = console.info = silent // the migrator narrates each migration
+    try { await MedusaAppMigrateUp(options(connection)) } finally { Object.assign(console, printed); await connection.destroy() }
+    MedusaModule.clearInstances()
+  }
+  const connection = createPgConnection(database)
+  const app = await MedusaApp(options(connection, { [Modules.EVENT_BUS]: bus }))
+  await app.onApplicationStart()
+  const service = app.modules[Modules.USER]
+  return {
+    key: "medusa", label: "Medusa @medusajs/user 2.21.2 (PostgreSQL)", bus, service,
+    async fresh() { await connection.raw('truncate invite, "user"'); bus.messages.length = 0; return service },
+    analyze: () => connection.raw('analyze invite, "user"'),
+    async close() {
+      await app.onApplicationPrepareShutdown(); await app.onApplicationShutdown()
+      await connection.destroy(); MedusaModule.clearInstances()
+    },
+  }
+}
+
+/** medusa-invites on PostgreSQL: one warm module; tables truncated with a pg client (not loaded in the RSS child). */
+async function oursPgSide({ truncate = true } = {}) {
+  const bus = recordingBus()
+  const service = new UserModuleService({ jwt_secret: JWT_SECRET, database: `${PG}/${DB.ours}`, eventBus: bus })
+  await service.createInvites({ email: "open@bench.example.com" }) // creates the tables
+  const client = truncate && new (require("pg").Client)({ connectionString: `${PG}/${DB.ours}` })
+  if (client) await client.connect()
+  return {
+    key: "oursPg", label: "medusa-invites (PostgreSQL)", bus, service,
+    async fresh() { await client.query('truncate invite, "user" cascade'); bus.messages.length = 0; return service },
+    analyze: () => client.query('analyze invite, "user", medusa_invites_roles'),
+    async close() { if (client) await client.end(); await service.close() },
+  }
+}
+
+/** medusa-invites on embedded SQLite: a fresh file (and module) per measurement, opened before timing. */
+async function oursSqliteSide(dir) {
+  const bus = recordingBus()
+  let service, file, n = 0
+  const drop = async () => {
+    if (!service) return
+    await service.close()
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true })
+  }
+  return {
+    key: "oursSqlite", label: "medusa-invites (embedded SQLite, synchronous=FULL)", bus,
+    get service() { return service },
+    async fresh() {
+      await drop()
+      file = path.join(dir, `bench-${n++}.sqlite`)
+      service = new UserModuleService({ jwt_secret: JWT_SECRET, database: `sqlite:${file}`, eventBus: bus })
+      await service.createInvites({ email: "open@bench.example.com" }) // opens the file, creates the tables (untimed)
+      bus.messages.length = 0
+      return service
+    },
+    close: drop,
+  }
+}
+
+// ---------------------------------------------------------------- workloads
+// Each run(svc, tag) returns { value } (invites/s, or ms for list) or { na } when the side lacks the method.
+function check(cond, what) { if (!cond) throw new Error(`sanity check failed: ${what}`) }
+
+const workloads = [
+  ...cfg.batches.map((n) => ({
+    key: `batch_${n}`, label: `createInvites batch of ${fmt(n)}`, unit: "invites/s",
+    // Small batches are single commits, too short to time once: a round takes the median of several calls.
+    async run(svc, tag, side) {
+      const times = []
+      const calls = Array.from({ length: n === 1 ? 20 : n === 100 ? 5 : 1 }, (_, k) => emails(n, `${tag}-${k}`))
+      gc() // once: a full GC before every tiny call leaves each one colder than a real call
+      for (const data of calls) {
+        side.bus.messages.length = 0
+        const [ms, out] = await timed(() => svc.createInvites(data))
+        // n "user.invite.created" + one "user.user.invite.token_generated" (Medusa's name, data: all invites)
+        check(out.length === n && side.bus.messages.length === n + 1, `batch ${n}: ${out.length} DTOs, ${side.bus.messages.length} events`)
+        times.push(ms)
+      }
+      return { value: (n * 1000) / median(times) }
+    },
+  })),
+  {
+    key: "sequential", label: `${fmt(cfg.seq)} sequential single calls`, unit: "invites/s",
+    async run(svc, tag) {
+      const data = emails(cfg.seq, tag)
+      gc()
+      const [ms] = await timed(async () => { for (const d of data) await svc.createInvites(d) })
+      return { value: (cfg.seq * 1000) / ms }
+    },
+  },
+  ...[cfg.conc, 8].map((c) => ({
+    key: `concurrent_${c}`, unit: "invites/s",
+    label: c === 8 ? "8 concurrent single calls (within Medusa's pool of 10)" : `${fmt(c)} concurrent single calls`,
+    async run(svc, tag) {
+      const data = emails(c, tag)
+      gc()
+      // allSettled: a failing side must not leave calls running into the next measurement.
+      const [ms, out] = await timed(() => Promise.allSettled(data.map((d) => svc.createInvites(d))))
+      const failed = out.filter((x) => x.status === "rejected")
+      if (failed.length) throw new Error(`${failed.length} of ${c} calls rejected after ${(ms / 1000).toFixed(0)} s: ${failed[0].reason?.name}: ${failed[0].reason?.message}`)
+      check(out.every((x, i) => x.value.email === data[i].email), "concurrent: DTO order")
+      return { value: (c * 1000) / ms }
+    },
+  })),
+  {
+    key: "validate", label: `validateInviteToken × ${fmt(cfg.validate)} (sequential)`, unit: "tokens/s",
+    async run(svc, tag) {
+      if (!implemented(svc, "validateInviteToken")) return { na: true }
+      const tokens = (await svc.createInvites(emails(cfg.validate, tag))).map((dto) => dto.token)
+      gc()
+      let last
+      const [ms] = await timed(async () => { for (const t of tokens) last = await svc.validateInviteToken(t) })
+      check(last?.email === `${tag}-${cfg.validate - 1}@bench.example.com`, "validate: last invite")
+      return { value: (cfg.validate * 1000) / ms }
+    },
+  },
+  {
+    key: "validate_8", label: `validateInviteToken × ${fmt(cfg.validate)} (8 in flight)`, unit: "tokens/s",
+    async run(svc, tag) {
+      if (!implemented(svc, "validateInviteToken")) return { na: true }
+      const tokens = (await svc.createInvites(emails(cfg.validate, tag))).map((dto) => dto.token)
+      gc()
+      let next = 0
+      let valid = 0
+      const worker = async () => { while (next < tokens.length) { const dto = await svc.validateInviteToken(tokens[next++]); if (dto.token) valid++ } }
+      const [ms] = await timed(() => Promise.all(Array.from({ length: 8 }, worker)))
+      check(valid === cfg.validate, "validate (8 in flight): every token valid")
+      return { value: (cfg.validate * 1000) / ms }
+    },
+  },
+]
+
+/** listInvites: one seeded table per side; each round times cfg.pages consecutive 50-row pages from the middle. */
+const listWorkload = {
+  key: "list", label: `listInvites page (take 50, order id ASC) over ${fmt(cfg.listRows)} rows`, unit: "ms/page", lowerIsBetter: true,
+  async seed(svc, tag) {
+    if (!implemented(svc, "listInvites")) return false
+    for (let i = 0; i < cfg.listRows; i += 1000) await svc.createInvites(emails(Math.min(1000, cfg.listRows - i), `${tag}-${i}`))
+    return true
+  },
+  async run(svc) {
+    const times = []
+    const middle = Math.floor(cfg.listRows / 2) - Math.floor((cfg.pages * 50) / 2)
+    gc()
+    for (let p = 0; p < cfg.pages; p++) {
+      const [ms, page] = await timed(() => svc.listInvites({}, { take: 50, skip: middle + p * 50, order: { id: "ASC" } }))
+      check(page.length === 50 && page[0].id < page[49].id, "list: a page of 50 in id order")
+      times.push(ms)
+    }
+    return { value: median(times) }
+  },
+}
+
+// ---------------------------------------------------------------- child: peak RSS + event-loop delay
+async function child(kind, n, dir) {
+  const side = kind === "medusa" ? await medusaSide({ migrate: false }) : kind === "oursPg" ? await oursPgSide({ truncate: false }) : await oursSqliteSide(dir)
+  const svc = kind === "oursSqlite" ? await side.fresh() : side.service
+  await svc.createInvites(emails(100, "child-warmup")) // warm up after boot
+  const data = emails(n, "child-batch")
+  const eld = monitorEventLoopDelay({ resolution: 1 })
+  eld.enable()
+  const [ms] = await timed(() => svc.createInvites(data))
+  eld.disable()
+  const result = { batch: n, batchMs: ms, maxRssKiB: process.resourceUsage().maxRSS, eldMaxMs: eld.max / 1e6, eldP99Ms: eld.percentile(99) / 1e6 }
+  await side.close()
+  process.send(result, () => process.exit(0))
+}
+
+function runChild(kind, dir) {
+  return new Promise((resolve, reject) => {
+    const p = fork(fileURLToPath(import.meta.url), ["--child", kind, "--batch", String(cfg.bigBatch), "--dir", dir], { stdio: "inherit" })
+    let result
+    p.on("message", (m) => { result = m })
+    p.on("error", reject)
+    p.on("exit", (code) => (result ? resolve(result) : reject(new Error(`child ${kind} exited with ${code} and no result`))))
+  })
+}
+
+// ---------------------------------------------------------------- report helpers
+function table(header, rows) {
+  const all = [header, ...rows].map((r) => r.map(String))
+  const w = header.map((_, i) => Math.max(...all.map((r) => r[i].length)))
+  const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ")
+  return [line(all[0]), w.map((x) => "-".repeat(x)).join("  "), ...all.slice(1).map(line)].join("\n")
+}
+const markdown = (header, rows) =>
+  [`| ${header.join(" | ")} |`, `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n")
+/** ours vs Medusa as a speed ratio (>1 = ours faster). */
+const speedup = (w, ours, medusa) => (ours == null || medusa == null ? null : w.lowerIsBetter ? medusa / ours : ours / medusa)
+const ratioText = (r) => (r == null ? "n/a" : r >= 1 ? `${r.toFixed(1)}× faster` : `${(1 / r).toFixed(1)}× slower`)
+const valueText = (w, x) =>
+  x.failed ? "FAILS (see below)" : x.na ? "n/a (not implemented yet)" : w.lowerIsBetter ? `${median(x.values).toFixed(2)} ms` : `${fmt(Math.round(median(x.values)))} ${w.unit}`
+
+// ---------------------------------------------------------------- main
+async function main() {
+  const sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-bench-"))
+  const [{ version: pgVersion }] = await adminSql("postgres", "select version()")
+  const pgSettings = Object.fromEntries((await adminSql("postgres", "select name, setting from pg_settings where name in ('fsync','synchronous_commit','shared_buffers')")).map((r) => [r.name, r.setting]))
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, ramGiB: round(os.totalmem() / 2 ** 30), node: process.version,
+    postgres: pgVersion.split(" on ")[0], pgSettings, os: `${os.platform()} ${os.release()}`, loadAvgStart: os.loadavg().map((x) => round(x, 2)),
+  }
+  console.log(`medusa-invites vs @medusajs/user 2.21.2 — ${quick ? "QUICK SMOKE RUN (fewer rounds, smaller sizes: not for citing)" : "full run"}, ${cfg.rounds} rounds, medians`)
+  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, ${machine.os}, load avg ${machine.loadAvgStart.join(" ")}`)
+  console.log(`node ${machine.node}; ${machine.postgres} at ${PG} (fsync=${pgSettings.fsync}, synchronous_commit=${pgSettings.synchronous_commit}); SQLite files in ${sqliteDir}`)
+  console.log("pools: Medusa knex max 10, medusa-invites deadpool 10; event bus: a recording mock on every side;")
+  console.log("list pages: on a table seeded once per side, ANALYZEd (PostgreSQL) before timing\n")
+
+  for (const db of Object.values(DB)) {
+    await adminSql("postgres", `drop database if exists ${db} with (force)`)
+    await adminSql("postgres", `create database ${db}`)
+  }
+  machine.pgCommitsPerSec = round(await pgCommitFloor(cfg.seq), 0)
+  console.log(`PostgreSQL commit floor: ${fmt(machine.pgCommitsPerSec)} commits/s (a pg client, one single-row INSERT per commit, ${fmt(cfg.seq)} in a row):`)
+  console.log("  no sequential single-call workload can pass this on PostgreSQL, whatever the module\n")
+  const sides = [await medusaSide({ migrate: true }), await oursPgSide(), await oursSqliteSide(sqliteDir)]
+  const results = Object.fromEntries(sides.map((s) => [s.key, {}]))
+  const note = (side, w, r) => {
+    const x = (results[side.key][w.key] ??= { values: [], na: false, failed: null })
+    if (r.na) x.na = true
+    else if (r.failed) x.failed = r.failed
+    else x.values.push(r.value)
+  }
+  /** Runs one measurement; a side that fails a workload is recorded as failing it and not run on it again. */
+  const measure = async (side, w, run) => {
+    if (results[side.key][w.key]?.failed) return
+    try { note(side, w, await run()) } catch (error) {
+      note(side, w, { failed: error.message })
+      process.stderr.write(`${side.label} FAILS "${w.label}": ${error.message}\n`)
+    }
+  }
+
+  process.stderr.write("warm-up …\n")
+  for (const side of sides) {
+    const svc = await side.fresh()
+    await svc.createInvites(emails(100, "warm-batch"))
+    for (const d of emails(50, "warm-seq")) await svc.createInvites(d)
+    await Promise.all(emails(5, "warm-conc").map((d) => svc.createInvites(d))) // ≥ 10 deadlocks Medusa's pool of 10
+    if (implemented(svc, "validateInviteToken")) for (const dto of await svc.createInvites(emails(50, "warm-val"))) await svc.validateInviteToken(dto.token)
+  }
+  for (let r = 0; r < cfg.rounds; r++) {
+    const order = sides.map((_, i) => sides[(i + r) % sides.length])
+    for (const w of workloads) {
+      for (const side of order) await measure(side, w, async () => w.run(await side.fresh(), `${side.key}-${w.key}-r${r}`, side))
+    }
+    process.stderr.write(`round ${r + 1}/${cfg.rounds} done\n`)
+  }
+  for (const side of sides) {
+    const svc = await side.fresh()
+    if (!(await listWorkload.seed(svc, `${side.key}-list`))) { note(side, listWorkload, { na: true }); continue }
+    // Fresh planner statistics, as autovacuum would give within a minute: without them PostgreSQL
+    // guesses ~100 rows and sorts the whole table for every page, on both PostgreSQL sides.
+    await side.analyze?.()
+    await listWorkload.run(svc) // warm-up, discarded
+    for (let r = 0; r < cfg.rounds; r++) await measure(side, listWorkload, () => listWorkload.run(svc))
+  }
+  process.stderr.write("list pages done\n")
+  for (const side of sides) await side.close()
+
+  const children = {}
+  for (const key of ["medusa", "oursPg", "oursSqlite"]) {
+    process.stderr.write(`child process: ${key}, peak RSS and event-loop delay during a ${fmt(cfg.bigBatch)} batch …\n`)
+    if (key !== "oursSqlite") await adminSql(DB[key === "medusa" ? "medusa" : "ours"], `truncate invite, "user" ${key === "medusa" ? "" : "cascade"}`)
+    children[key] = await runChild(key, sqliteDir)
+  }
+  for (const db of Object.values(DB)) await adminSql("postgres", `drop database if exists ${db} with (force)`)
+  fs.rmSync(sqliteDir, { recursive: true, force: true })
+
+  // ------------------------------------------------------------ report
+  const all = [...workloads, listWorkload]
+  const med = (key, w) => { const x = results[key][w.key]; return x.na || x.failed || !x.values.length ? null : median(x.values) }
+  const bigKey = `batch_${cfg.bigBatch}`
+  const report = { quick, config: cfg, machine, workloads: {}, children, sections: {} }
+  for (const w of all) report.workloads[w.key] = { label: w.label, unit: w.unit, ...Object.fromEntries(sides.map((s) => [s.key, { median: round(med(s.key, w), 3), rounds: results[s.key][w.key].values.map((v) => round(v, 3)), implemented: !results[s.key][w.key].na, failed: results[s.key][w.key].failed }])) }
+  const mib = (kib) => `${(kib / 1024).toFixed(1)} MiB`
+  const md = []
+
+  for (const [key, title] of [["oursPg", "same storage: medusa-invites on PostgreSQL vs Medusa on PostgreSQL"], ["oursSqlite", "different storage: medusa-invites on embedded SQLite vs Medusa on PostgreSQL (Medusa figures from the runs above)"]]) {
+    const rows = all.map((w) => [w.label, valueText(w, results.medusa[w.key]), valueText(w, results[key][w.key]),
+      results.medusa[w.key].failed && !results[key][w.key].failed && !results[key][w.key].na ? "only ours completes" : ratioText(speedup(w, med(key, w), med("medusa", w)))])
+    const failures = all.flatMap((w) => ["medusa", key].filter((k) => results[k][w.key].failed).map((k) => `  ${k === "medusa" ? "Medusa" : "medusa-invites"}, ${w.label}: ${results[k][w.key].failed}`))
+    if (failures.some((f) => f.startsWith("  Medusa") && /Timeout acquiring a connection/.test(f))) {
+      failures.push("  (why: Medusa's createInvites_ runs in a transaction holding one pooled connection and calls this.listUsers()",
+        "   without its context, which needs a second connection from the same pool; with as many calls in flight as the",
+        "   pool has connections (10), each waits for another's connection until knex gives up after 60 s)")
+    }
+    const m = children.medusa, o = children[key]
+    rows.push([`peak RSS, boot + one ${fmt(cfg.bigBatch)} batch (child)`, mib(m.maxRssKiB), mib(o.maxRssKiB), `${(m.maxRssKiB / o.maxRssKiB).toFixed(1)}× less`])
+    rows.push([`max event-loop delay during that batch`, `${m.eldMaxMs.toFixed(1)} ms`, `${o.eldMaxMs.toFixed(1)} ms`, `${(m.eldMaxMs / o.eldMaxMs).toFixed(1)}× less`])
+    const header = ["workload", "Medusa (PostgreSQL)", key === "oursPg" ? "medusa-invites (PostgreSQL)" : "medusa-invites (SQLite)", "ours vs Medusa"]
+    const r = (w) => speedup(w, med(key, w), med("medusa", w))
+    const byKey = Object.fromEntries(all.map((w) => [w.key, w]))
+    /** Why a workload has no ratio: not implemented on our side, or a failure on either side. */
+    const missing = (w) => (results[key][w.key].na ? "n/a (not implemented yet)" : "n/a (a side failed, see above)")
+    const targets = [
+      [`${fmt(cfg.bigBatch)} batch throughput ≥ 30× Medusa`, byKey[bigKey], 30],
+      [`${fmt(cfg.seq)} sequential single calls ≥ 10×`, byKey.sequential, 10],
+      ["validateInviteToken ≥ 20× (sequential)", byKey.validate, 20],
+      ["validateInviteToken ≥ 20× (8 in flight)", byKey.validate_8, 20],
+      ["max event-loop delay ≤ 1/20 of Medusa's", m.eldMaxMs / o.eldMaxMs, 20],
+      ["peak RSS lower than Medusa's", m.maxRssKiB / o.maxRssKiB, 1.0001],
+    ].map(([label, w, min]) => {
+      const x = typeof w === "number" ? w : r(w)
+      return [label, x == null ? "n/a" : `${x.toFixed(1)}×`, x == null ? missing(w) : x >= min ? "PASS" : "MISS"]
+    })
+    report.sections[key] = { title, targets: targets.map(([target, measured, verdict]) => ({ target, measured, verdict })) }
+    console.log(`\n== ${title}${quick ? "  [QUICK: reduced sizes]" : ""}\n`)
+    console.log(table(header, rows))
+    if (failures.length) console.log(`\nfailures:\n${failures.join("\n")}`)
+    console.log(`\ntargets${quick ? " (QUICK run: sizes reduced, indicative only)" : ""}:\n`)
+    console.log(table(["target", "measured", "verdict"], targets))
+    const misses = targets.filter((t) => t[2] === "MISS")
+    if (misses.length) console.log(`\nMISSED (${misses.length}): ${misses.map((t) => `${t[0]} (measured ${t[1]})`).join("; ")}`)
+    md.push(`**${title}**${quick ? " (quick run)" : ""}\n\n${markdown(header, rows)}${failures.length ? `\n\n${failures.map((f) => f.trim()).join("\n")}` : ""}`)
+  }
+  machine.loadAvgEnd = os.loadavg().map((x) => round(x, 2))
+  console.log(`\nload avg at end ${machine.loadAvgEnd.join(" ")} (a shared machine adds noise; see the per-round figures in last-run.json)`)
+  console.log("\n---- Markdown for the README ----\n")
+  console.log(`${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, Node ${machine.node}, ${machine.postgres}; ${cfg.rounds} rounds, medians.\n`)
+  console.log(md.join("\n\n"))
+  fs.writeFileSync(path.join(here, "last-run.json"), JSON.stringify(report, null, 2) + "\n")
+  console.log(`\nfigures written to ${path.relative(process.cwd(), path.join(here, "last-run.json")) || "last-run.json"}`)
+}
+
+if (flag("--child")) child(flag("--child"), Number(flag("--batch")), flag("--dir")).catch((e) => { console.error(e); process.exit(1) })
+else main().catch((e) => { console.error("bench failed:", e); process.exit(1) })
