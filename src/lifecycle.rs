@@ -71,7 +71,7 @@ impl Op {
   /// Rows the call touches, to decide where a backend runs it (see `store::sqlite`).
   pub fn rows(&self) -> usize {
     match self {
-      Op::Find(query) => query.take.unwrap_or(i64::MAX).min(1_000) as usize,
+      Op::Find(query) => query.expected_rows(),
       Op::Refresh { ids, .. }
       | Op::Delete { ids }
       | Op::SoftDelete { ids, .. }

@@ -364,10 +364,8 @@ impl PostgresSession<'_> {
   ) -> Result<Found<T>> {
     let select = query.select(Dialect::Postgres, source, columns);
     let params: Vec<SqlParam> = select.params.iter().map(sql_param).collect();
-    let rows = if query.take.is_some() || query.skip > 0 {
-      // A page is planned for its own limit and offset (one round trip, unnamed statement):
-      // a cached generic plan does not know them and may sort the whole table instead of
-      // walking an index.
+    let rows = if query.plan_per_call() {
+      // Planned for its own values (one round trip, unnamed statement); see `plan_per_call`.
       let typed: Vec<(&(dyn tokio_postgres::types::ToSql + Sync), Type)> = params
         .iter()
         .zip(&select.params)

@@ -20,7 +20,7 @@ use super::{existing_users_message, Outcome, Replay, Store, Transaction, Work};
 use crate::context::IsolationLevel;
 use crate::error::{Error, Result};
 use crate::invite::{roles_json, Invite, User};
-use crate::lifecycle::{self, Found, Session};
+use crate::lifecycle::{self, Found, Op, Session};
 use crate::query::{Dialect, Param, Query, Source};
 
 /// How long a call waits for the writer lock while a caller transaction holds it before it
@@ -158,6 +158,11 @@ impl Work {
       Work::Users { users } => users.len(),
       Work::Lifecycle(op) => op.rows(),
     }
+  }
+
+  /// A read of one statement (no count).
+  fn is_single_read(&self) -> bool {
+    matches!(self, Work::Lifecycle(Op::Find(query)) if !query.count)
   }
 
   /// Reads need no write lock up front.
@@ -594,6 +599,10 @@ impl Store for SqliteStore {
   async fn run(&self, work: Work, _isolation: Option<IsolationLevel>) -> Result<Outcome> {
     let _writer = self.writer().await?;
     blocking(&self.connection, work.rows(), move |connection| {
+      if work.is_single_read() {
+        // One statement reads one consistent state by itself.
+        return perform(connection, &work);
+      }
       in_transaction(connection, work.begin_sql(), |connection| {
         perform(connection, &work)
       })
