@@ -9,7 +9,7 @@
 // (durable default, synchronous=FULL, a fresh file per measurement), is reported in a second
 // section against the same Medusa figures. All modules live in this process, warm, with a
 // recording event bus; every round runs each workload on each side in turn (the order rotates
-// per round so machine noise hits all alike), tables cleared and a GC forced before each
+// per round so machine noise hits all alike), tables cleared, the server checkpointed and a GC forced before each
 // timing; medians over the rounds are reported. A workload a side cannot complete is reported
 // as failing it and not run on that side again (Medusa's 100 concurrent calls exhaust its pool:
 // that costs one 60 s knex timeout per run). Peak RSS and event-loop delay during one large
@@ -68,6 +68,16 @@ async function adminSql(database, text) {
   const client = new pg.Client({ connectionString: `${PG}/${database}` })
   await client.connect()
   try { return (await client.query(text)).rows } finally { await client.end() }
+}
+
+/**
+ * Every measurement starts from the same quiet server: a CHECKPOINT flushes what the previous
+ * one (either side's) left dirty, and a short pause lets autovacuum's analyze of the truncated
+ * tables pass, so no side pays for the other's writes. Skipped silently without the privilege.
+ */
+async function settle() {
+  try { await adminSql("postgres", "checkpoint") } catch {}
+  await new Promise((resolve) => setTimeout(resolve, 200))
 }
 
 /** The server's durable-commit rate: a plain pg client, one single-row INSERT per commit, sequentially. */
@@ -348,7 +358,11 @@ async function main() {
   for (let r = 0; r < cfg.rounds; r++) {
     const order = sides.map((_, i) => sides[(i + r) % sides.length])
     for (const w of workloads) {
-      for (const side of order) await measure(side, w, async () => w.run(await side.fresh(), `${side.key}-${w.key}-r${r}`, side))
+      for (const side of order) {
+        const svc = await side.fresh()
+        await settle()
+        await measure(side, w, async () => w.run(svc, `${side.key}-${w.key}-r${r}`, side))
+      }
     }
     process.stderr.write(`round ${r + 1}/${cfg.rounds} done\n`)
   }
