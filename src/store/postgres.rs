@@ -505,18 +505,7 @@ impl Session for PostgresSession<'_> {
         ],
       )
       .await
-      .map_err(|error| match unique_violation("Invite", &error) {
-        Some((column, value, duplicate)) => {
-          let keys = invites
-            .iter()
-            .map(|invite| (invite.id.as_str(), invite.email.as_str()));
-          match offending_index(&column, &value, keys) {
-            Some(index) => duplicate.at(index),
-            None => duplicate,
-          }
-        }
-        None => database_error("cannot update the invites", error),
-      })?;
+      .map_err(|error| write_failure(error, invites, "cannot update the invites"))?;
     Ok(())
   }
 
@@ -809,6 +798,12 @@ fn refusal(found: Vec<tokio_postgres::Row>, invites: &[Invite]) -> Result<()> {
 /// A failed insert statement: a unique violation (a concurrent transaction won the race)
 /// as Medusa's message, anything else as a database error.
 fn insert_failure(error: tokio_postgres::Error, invites: &[Invite]) -> Error {
+  write_failure(error, invites, "cannot insert the invites")
+}
+
+/// A failed write of `invites`: a unique violation as Medusa's message with the index of the
+/// invite it names, anything else as a database error saying `what` failed.
+fn write_failure(error: tokio_postgres::Error, invites: &[Invite], what: &str) -> Error {
   match unique_violation("Invite", &error) {
     Some((column, value, duplicate)) => {
       let keys = invites
@@ -819,7 +814,7 @@ fn insert_failure(error: tokio_postgres::Error, invites: &[Invite]) -> Error {
         None => duplicate,
       }
     }
-    None => database_error("cannot insert the invites", error),
+    None => database_error(what, error),
   }
 }
 

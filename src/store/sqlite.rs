@@ -431,12 +431,7 @@ impl Session for SqliteSession<'_> {
         invite.deleted_at,
         invite.roles_json(),
       ]);
-      if let Err(error) = updated {
-        return Err(match conflict_of(&error) {
-          Some(conflict) => duplicate("Invite", conflict, &invite.id, &invite.email).at(index),
-          None => Error::from(error),
-        });
-      }
+      updated.map_err(|error| invite_write_error(error, invite, index))?;
     }
     Ok(())
   }
@@ -533,6 +528,14 @@ fn duplicate(entity: &str, conflict: Conflict, id: &str, email: &str) -> Error {
   }
 }
 
+/// A failed write of the invite at `index`: a unique index's verdict as Medusa's message.
+fn invite_write_error(error: rusqlite::Error, invite: &Invite, index: usize) -> Error {
+  match conflict_of(&error) {
+    Some(conflict) => duplicate("Invite", conflict, &invite.id, &invite.email).at(index),
+    None => Error::from(error),
+  }
+}
+
 fn insert_invites(connection: &Connection, invites: &[Invite]) -> Result<()> {
   let emails: Vec<&str> = invites.iter().map(|invite| invite.email.as_str()).collect();
   let taken = live_user_emails(connection, &emails)?;
@@ -556,12 +559,7 @@ fn insert_invites(connection: &Connection, invites: &[Invite]) -> Result<()> {
       invite.deleted_at,
       invite.roles_json(),
     ]);
-    if let Err(error) = inserted {
-      return Err(match conflict_of(&error) {
-        Some(conflict) => duplicate("Invite", conflict, &invite.id, &invite.email).at(index),
-        None => Error::from(error),
-      });
-    }
+    inserted.map_err(|error| invite_write_error(error, invite, index))?;
   }
   Ok(())
 }
