@@ -11,8 +11,9 @@ import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { inspect } from "node:util"
 import { Worker } from "node:worker_threads"
-import { UserModuleService, type EventMessage, type UserModuleOptions } from ".."
+import { MedusaError, UserModuleService, type EventMessage, type InviteDTO, type UserModuleOptions } from ".."
 
 export const SECRET = "test-secret-0f3c9a"
 
@@ -395,4 +396,128 @@ export function expectedMessages(ids: string[], eventGroupId?: string): EventMes
 /** `withModule` with the options first, for suites that mostly vary the options. */
 export function withOptions(options: Partial<UserModuleOptions>, body: (m: TestModule) => Promise<void>): Promise<void> {
   return withModule(body, options)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle assertions shared by the lifecycle-*.test.ts suites (notes/lifecycle.md).
+
+/** The lifecycle's event names (notes/lifecycle.md), written out here rather than taken from the library. */
+export const UPDATED = "user.invite.updated"
+/** `user.invite.deleted`, emitted by deleteInvites, softDeleteInvites and acceptInvite. */
+export const DELETED = "user.invite.deleted"
+
+/** An event message as `normalize` returns it (no `options`). */
+export interface Message {
+  name: string
+  metadata: Record<string, unknown>
+  data: unknown
+}
+
+/** An expected message: metadata `{ source: "user", object, action[, eventGroupId] }`, data `{ id }`. */
+export function eventMessage(name: string, object: string, action: string, id: string | string[], eventGroupId?: string): Message {
+  const metadata: Record<string, unknown> = { source: "user", object, action }
+  if (eventGroupId !== undefined) metadata.eventGroupId = eventGroupId
+  return { name, metadata, data: { id } }
+}
+
+/** `user.invite.updated` for the invite `id`. */
+export const updatedMessage = (id: string, eventGroupId?: string) => eventMessage(UPDATED, "invite", "updated", id, eventGroupId)
+
+/** `user.invite.deleted` for the invite `id`. */
+export const deletedMessage = (id: string, eventGroupId?: string) => eventMessage(DELETED, "invite", "deleted", id, eventGroupId)
+
+/** One token_generated for `ids` (data.id a string when one); `action` is "created" for refreshInviteTokens. */
+export const tokenGeneratedMessage = (ids: string[], eventGroupId?: string, action = "token_generated") =>
+  eventMessage(TOKEN_GENERATED, "invite", action, ids.length === 1 ? ids[0] : ids, eventGroupId)
+
+/**
+ * A message as the contract shapes it: keys name, metadata, data (plus Medusa's `options:
+ * undefined`, tolerated), metadata keys source, object, action[, eventGroupId], data keys [id].
+ */
+export function normalize(actual: any): Message {
+  const keys = Object.keys(actual)
+  if (keys.length === 4) {
+    assert.deepEqual(keys, ["name", "metadata", "data", "options"])
+    assert.equal(actual.options, undefined)
+  } else {
+    assert.deepEqual(keys, ["name", "metadata", "data"])
+  }
+  const metadataKeys = ["source", "object", "action"]
+  if ("eventGroupId" in actual.metadata) metadataKeys.push("eventGroupId")
+  assert.deepEqual(Object.keys(actual.metadata), metadataKeys)
+  assert.deepEqual(Object.keys(actual.data), ["id"])
+  return { name: actual.name, metadata: actual.metadata, data: actual.data }
+}
+
+/** Exactly one emit per entry of `perCall`, each `(messages, { internal: true })`, in order. */
+export function assertEmits(bus: RecordingBus, perCall: Message[][]): void {
+  assert.deepEqual(
+    bus.calls.map((call) => call.messages.map((m) => m.name)),
+    perCall.map((messages) => messages.map((m) => m.name)),
+    "event names per emit call",
+  )
+  bus.calls.forEach((call, i) => {
+    assert.equal(call.argCount, 2)
+    assert.deepEqual(call.options, { internal: true })
+    assert.deepEqual(call.messages.map(normalize), perCall[i])
+  })
+}
+
+/** Medusa's own keys of a MedusaError, in order (spec §4). */
+export const BASE_ERROR_KEYS = ["__isMedusaError", "type", "code", "message", "date"]
+
+/** A MedusaError (spec §4) of `type` with exactly `message`, `code` undefined, own keys BASE_ERROR_KEYS first; returns it. */
+export function assertMedusaError(value: unknown, type: string, message: string): any {
+  assert.ok(value instanceof Error, `expected an Error, got ${inspect(value)}`)
+  const error = value as any
+  // type, message and name together first: a failure shows them all (e.g. a raw JsonWebTokenError).
+  assert.deepEqual({ type: error.type, message: error.message, name: error.name }, { type, message, name: "Error" })
+  assert.equal(MedusaError.isMedusaError(error), true, `expected a MedusaError, got ${String(error?.stack ?? error)}`)
+  assert.equal(error.constructor.name, "MedusaError")
+  assert.equal(error.__isMedusaError, true)
+  assert.ok(Object.hasOwn(error, "code"), "code is an own property")
+  assert.equal(error.code, undefined)
+  assert.ok(error.date instanceof Date, "date is a Date")
+  assert.deepEqual(Object.keys(error).slice(0, BASE_ERROR_KEYS.length), BASE_ERROR_KEYS)
+  return error
+}
+
+/** `assertMedusaError` with a valid `date` and own keys exactly BASE_ERROR_KEYS (`allowIndex`: or a batch `index` after them). */
+export function assertExactMedusaError(value: unknown, type: string, message: string, { allowIndex = false } = {}): any {
+  const error = assertMedusaError(value, type, message)
+  assert.ok(!Number.isNaN(error.date.getTime()), "date is a valid Date")
+  const keys = Object.keys(error)
+  if (allowIndex && keys.length === BASE_ERROR_KEYS.length + 1) assert.deepEqual(keys, [...BASE_ERROR_KEYS, "index"])
+  else assert.deepEqual(keys, BASE_ERROR_KEYS)
+  return error
+}
+
+/** The rejection of a call that must reject (asynchronously, never a synchronous throw). */
+export async function rejectionOf(call: () => Promise<unknown>): Promise<any> {
+  let promise: Promise<unknown> | undefined
+  assert.doesNotThrow(() => {
+    promise = call()
+  }, "errors are rejections, never synchronous throws")
+  assert.ok(promise instanceof Promise)
+  return rejection(promise!)
+}
+
+/** Medusa's not_found message for an invite id. */
+export const notFound = (id: string) => `Invite with id: ${id} was not found`
+
+/** The keys of an InviteDTO, in order. */
+export const INVITE_KEYS = ["id", "email", "accepted", "token", "expires_at", "metadata", "created_at", "updated_at", "deleted_at", "roles"]
+
+/** A full InviteDTO: a plain object, INVITE_KEYS in order, Date times, deleted_at null or a Date. */
+export function assertInviteDto(dto: InviteDTO): void {
+  assert.equal(Object.getPrototypeOf(dto), Object.prototype)
+  assert.deepEqual(Object.keys(dto), INVITE_KEYS)
+  for (const key of ["expires_at", "created_at", "updated_at"] as const) assert.ok(dto[key] instanceof Date, `${key} is a Date`)
+  assert.ok(dto.deleted_at === null || dto.deleted_at instanceof Date, "deleted_at is null or a Date")
+}
+
+/** The token with the first character of its signature changed (6 whole bits, always a change). */
+export function withBadSignature(token: string): string {
+  const [header, payload, signature] = token.split(".")
+  return `${header}.${payload}.${signature[0] === "A" ? "B" : "A"}${signature.slice(1)}`
 }

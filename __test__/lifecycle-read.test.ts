@@ -5,85 +5,15 @@
 // exact errors, no events, and reads inside a module transaction.
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
-import { MedusaError, type Context, type InviteDTO } from ".."
-import { BACKEND, count, rejection, withModule, type TestModule } from "./helpers"
+import type { FilterableInviteProps, InviteDTO } from ".."
+import { BACKEND, assertInviteDto, assertMedusaError, count, rejection, rejectionOf, withModule, type TestModule } from "./helpers"
 
-// ---------------------------------------------------------------------------------------------
-// The lifecycle methods, typed here (index.d.ts may not declare them yet).
-// ---------------------------------------------------------------------------------------------
-type Filters = Record<string, unknown>
-interface FindConfig {
-  select?: string[]
-  skip?: number | null
-  take?: number | null
-  order?: Record<string, string>
-  withDeleted?: boolean
-}
-interface UpdateInvite {
-  id?: string
-  accepted?: boolean
-  metadata?: Record<string, unknown> | null
-  roles?: string[] | null
-  email?: string
-  expires_at?: Date | string
-  [key: string]: unknown
-}
-interface LifecycleService {
-  retrieveInvite(id?: unknown, config?: FindConfig, sharedContext?: Context): Promise<InviteDTO>
-  listInvites(filters?: Filters, config?: FindConfig, sharedContext?: Context): Promise<InviteDTO[]>
-  listAndCountInvites(filters?: Filters, config?: FindConfig, sharedContext?: Context): Promise<[InviteDTO[], number]>
-  updateInvites(data: UpdateInvite[], sharedContext?: Context): Promise<InviteDTO[]>
-  updateInvites(data: UpdateInvite, sharedContext?: Context): Promise<InviteDTO>
-  deleteInvites(ids: string | string[], sharedContext?: Context): Promise<void>
-  softDeleteInvites(ids: string | string[], config?: Record<string, unknown>, sharedContext?: Context): Promise<Record<string, string[]>>
-  restoreInvites(ids: string | string[], config?: Record<string, unknown>, sharedContext?: Context): Promise<Record<string, string[]>>
-}
-const api = (m: TestModule) => m.service as unknown as LifecycleService
-
-const DTO_KEYS = ["id", "email", "accepted", "token", "expires_at", "metadata", "created_at", "updated_at", "deleted_at", "roles"]
-const BASE_ERROR_KEYS = ["__isMedusaError", "type", "code", "message", "date"]
 const NEGATIVE_OFFSET = "A non-negative integer must be provided to offset."
 const FOREIGN =
   "sharedContext.transactionManager was not issued by this medusa-invites module; use service.transaction() or service.begin()"
 
-/** Medusa's MedusaError shape (spec §4) with exactly `type` and `message`. */
-function assertMedusaError(value: unknown, type: string, message: string): void {
-  assert.ok(value instanceof Error, `expected an Error, got ${String(value)}`)
-  const error = value as any
-  assert.equal(MedusaError.isMedusaError(error), true, `expected a MedusaError, got ${String(error?.stack ?? error)}`)
-  assert.equal(error.constructor.name, "MedusaError")
-  assert.equal(error.name, "Error")
-  assert.equal(error.type, type, `type of ${JSON.stringify(error.message)}`)
-  assert.equal(error.message, message)
-  assert.equal(error.__isMedusaError, true)
-  assert.ok(Object.hasOwn(error, "code"), "code is an own property")
-  assert.equal(error.code, undefined)
-  assert.ok(error.date instanceof Date)
-  assert.deepEqual(Object.keys(error).slice(0, 5), BASE_ERROR_KEYS)
-}
-
-/** The rejection of a call that must reject (asynchronously, never a synchronous throw). */
-async function rejectionOf(call: () => Promise<unknown>): Promise<any> {
-  let promise: Promise<unknown> | undefined
-  assert.doesNotThrow(() => {
-    promise = call()
-  }, "errors are rejections, never synchronous throws")
-  assert.ok(promise instanceof Promise)
-  return rejection(promise!)
-}
-
 const ids = (dtos: { id: string }[]) => dtos.map((dto) => dto.id)
 const byId = <T extends { id: string }>(dtos: T[]) => [...dtos].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-
-/** Full-DTO checks: key order, plain prototype, Date types. */
-function assertFullDto(dto: InviteDTO): void {
-  assert.equal(Object.getPrototypeOf(dto), Object.prototype)
-  assert.deepEqual(Object.keys(dto), DTO_KEYS)
-  assert.ok(dto.expires_at instanceof Date)
-  assert.ok(dto.created_at instanceof Date)
-  assert.ok(dto.updated_at instanceof Date)
-  assert.ok(dto.deleted_at === null || dto.deleted_at instanceof Date)
-}
 
 /**
  * Six invites with caller ids (input order is not id order), for filter and order tests:
@@ -114,12 +44,12 @@ describe("retrieveInvite", () => {
       const single = await m.service.createInvites({ email: "single@x.com", created_at: "2024-01-02T03:04:05.678Z" })
       m.bus.calls.length = 0
       for (const created of [plain, rich, single]) {
-        const found = await api(m).retrieveInvite(created.id)
-        assertFullDto(found)
+        const found = await m.service.retrieveInvite(created.id)
+        assertInviteDto(found)
         assert.deepStrictEqual(found, created)
         assert.notEqual(found, created)
       }
-      assert.equal((await api(m).retrieveInvite(single.id)).created_at.toISOString(), "2024-01-02T03:04:05.678Z")
+      assert.equal((await m.service.retrieveInvite(single.id)).created_at.toISOString(), "2024-01-02T03:04:05.678Z")
       assert.equal(m.bus.calls.length, 0, "retrieve emits nothing")
     })
   })
@@ -127,11 +57,11 @@ describe("retrieveInvite", () => {
   test("config.select: only id + the selected keys, in DTO key order (not select order)", async () => {
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "sel@x.com", metadata: { k: 1 }, roles: ["r"] })
-      const tokenAndDeleted = await api(m).retrieveInvite(invite.id, { select: ["token", "deleted_at"] })
+      const tokenAndDeleted = await m.service.retrieveInvite(invite.id, { select: ["token", "deleted_at"] })
       assert.deepEqual(Object.keys(tokenAndDeleted), ["id", "token", "deleted_at"])
       assert.deepStrictEqual(tokenAndDeleted, { id: invite.id, token: invite.token, deleted_at: null })
 
-      const reversed = await api(m).retrieveInvite(invite.id, { select: ["deleted_at", "roles", "email", "created_at", "metadata"] })
+      const reversed = await m.service.retrieveInvite(invite.id, { select: ["deleted_at", "roles", "email", "created_at", "metadata"] })
       assert.deepEqual(Object.keys(reversed), ["id", "email", "metadata", "created_at", "deleted_at", "roles"])
       assert.deepStrictEqual(reversed, {
         id: invite.id,
@@ -142,17 +72,17 @@ describe("retrieveInvite", () => {
         roles: ["r"],
       })
 
-      const emailOnly = await api(m).retrieveInvite(invite.id, { select: ["email"] })
+      const emailOnly = await m.service.retrieveInvite(invite.id, { select: ["email"] })
       assert.deepStrictEqual(emailOnly, { id: invite.id, email: "sel@x.com" })
       assert.deepEqual(Object.keys(emailOnly), ["id", "email"])
 
-      const onlyId = await api(m).retrieveInvite(invite.id, { select: ["id"] })
+      const onlyId = await m.service.retrieveInvite(invite.id, { select: ["id"] })
       assert.deepStrictEqual(onlyId, { id: invite.id })
 
       // unknown keys are ignored; id is always there
-      const unknown = await api(m).retrieveInvite(invite.id, { select: ["nokey"] })
+      const unknown = await m.service.retrieveInvite(invite.id, { select: ["nokey"] })
       assert.deepStrictEqual(unknown, { id: invite.id })
-      const mixed = await api(m).retrieveInvite(invite.id, { select: ["nokey", "expires_at", "accepted"] })
+      const mixed = await m.service.retrieveInvite(invite.id, { select: ["nokey", "expires_at", "accepted"] })
       assert.deepEqual(Object.keys(mixed), ["id", "accepted", "expires_at"])
       assert.deepStrictEqual(mixed, { id: invite.id, accepted: false, expires_at: invite.expires_at })
     })
@@ -162,9 +92,9 @@ describe("retrieveInvite", () => {
     await withModule(async (m) => {
       await m.service.createInvites({ email: "present@x.com" })
       m.bus.calls.length = 0
-      assertMedusaError(await rejectionOf(() => api(m).retrieveInvite("missing")), "not_found", "Invite with id: missing was not found")
+      assertMedusaError(await rejectionOf(() => m.service.retrieveInvite("missing")), "not_found", "Invite with id: missing was not found")
       assertMedusaError(
-        await rejectionOf(() => api(m).retrieveInvite("invite_01ARZ3NDEKTSV4RRFFQ69G5FAV", { withDeleted: true })),
+        await rejectionOf(() => m.service.retrieveInvite("invite_01ARZ3NDEKTSV4RRFFQ69G5FAV", { withDeleted: true })),
         "not_found",
         "Invite with id: invite_01ARZ3NDEKTSV4RRFFQ69G5FAV was not found",
       )
@@ -176,11 +106,12 @@ describe("retrieveInvite", () => {
     await withModule(async (m) => {
       await m.service.createInvites({ email: "present@x.com" })
       for (const call of [
-        () => api(m).retrieveInvite(),
-        () => api(m).retrieveInvite(undefined),
-        () => api(m).retrieveInvite(null),
-        () => api(m).retrieveInvite(""),
-        () => api(m).retrieveInvite(undefined, { withDeleted: true }),
+        // @ts-expect-error: deliberately no id (bad input)
+        () => m.service.retrieveInvite(),
+        () => m.service.retrieveInvite(undefined as any),
+        () => m.service.retrieveInvite(null as any),
+        () => m.service.retrieveInvite(""),
+        () => m.service.retrieveInvite(undefined as any, { withDeleted: true }),
       ]) {
         assertMedusaError(await rejectionOf(call), "not_found", "invite - id must be defined")
       }
@@ -191,19 +122,19 @@ describe("retrieveInvite", () => {
     await withModule(async (m) => {
       const [gone, kept] = await m.service.createInvites([{ email: "gone@x.com" }, { email: "kept@x.com" }])
       const before = Date.now()
-      await api(m).softDeleteInvites([gone.id])
+      await m.service.softDeleteInvites([gone.id])
       const after = Date.now()
       m.bus.calls.length = 0
 
-      assertMedusaError(await rejectionOf(() => api(m).retrieveInvite(gone.id)), "not_found", `Invite with id: ${gone.id} was not found`)
+      assertMedusaError(await rejectionOf(() => m.service.retrieveInvite(gone.id)), "not_found", `Invite with id: ${gone.id} was not found`)
       assertMedusaError(
-        await rejectionOf(() => api(m).retrieveInvite(gone.id, { withDeleted: false })),
+        await rejectionOf(() => m.service.retrieveInvite(gone.id, { withDeleted: false })),
         "not_found",
         `Invite with id: ${gone.id} was not found`,
       )
 
-      const found = await api(m).retrieveInvite(gone.id, { withDeleted: true })
-      assertFullDto(found)
+      const found = await m.service.retrieveInvite(gone.id, { withDeleted: true })
+      assertInviteDto(found)
       assert.ok(found.deleted_at instanceof Date)
       const deletedAt = found.deleted_at!.getTime()
       assert.ok(deletedAt >= before && deletedAt <= after, `deleted_at ${deletedAt} within [${before}, ${after}]`)
@@ -211,16 +142,16 @@ describe("retrieveInvite", () => {
       const { deleted_at: _i2, updated_at: _u2, ...createdRest } = gone
       assert.deepStrictEqual(rest, createdRest)
 
-      const selected = await api(m).retrieveInvite(gone.id, { withDeleted: true, select: ["token", "deleted_at"] })
+      const selected = await m.service.retrieveInvite(gone.id, { withDeleted: true, select: ["token", "deleted_at"] })
       assert.deepEqual(Object.keys(selected), ["id", "token", "deleted_at"])
       assert.deepStrictEqual(selected, { id: gone.id, token: gone.token, deleted_at: found.deleted_at })
 
       // a live invite is found with withDeleted too
-      assert.deepStrictEqual(await api(m).retrieveInvite(kept.id, { withDeleted: true }), kept)
+      assert.deepStrictEqual(await m.service.retrieveInvite(kept.id, { withDeleted: true }), kept)
 
-      await api(m).deleteInvites([gone.id])
+      await m.service.deleteInvites([gone.id])
       assertMedusaError(
-        await rejectionOf(() => api(m).retrieveInvite(gone.id, { withDeleted: true })),
+        await rejectionOf(() => m.service.retrieveInvite(gone.id, { withDeleted: true })),
         "not_found",
         `Invite with id: ${gone.id} was not found`,
       )
@@ -231,7 +162,7 @@ describe("retrieveInvite", () => {
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "foreign@x.com" })
       assertMedusaError(
-        await rejectionOf(() => api(m).retrieveInvite(invite.id, {}, { transactionManager: {} })),
+        await rejectionOf(() => m.service.retrieveInvite(invite.id, {}, { transactionManager: {} })),
         "invalid_argument",
         FOREIGN,
       )
@@ -244,12 +175,12 @@ describe("listInvites: defaults, select, paging", () => {
   test("no arguments: every live invite as a full DTO, ordered by id ASC (not input order)", async () => {
     await withModule(async (m) => {
       const created = await seedSix(m)
-      const all = await api(m).listInvites()
+      const all = await m.service.listInvites()
       assert.deepEqual(ids(all), ["invite_1", "invite_2", "invite_3", "invite_4", "invite_5", "invite_6"])
-      for (const dto of all) assertFullDto(dto)
+      for (const dto of all) assertInviteDto(dto)
       assert.deepStrictEqual(all, byId(created))
-      assert.deepStrictEqual(await api(m).listInvites({}), all)
-      assert.deepStrictEqual(await api(m).listInvites({}, {}), all)
+      assert.deepStrictEqual(await m.service.listInvites({}), all)
+      assert.deepStrictEqual(await m.service.listInvites({}, {}), all)
       assert.equal(m.bus.calls.length, 0)
     })
   })
@@ -258,33 +189,33 @@ describe("listInvites: defaults, select, paging", () => {
     await withModule(async (m) => {
       const created = await m.service.createInvites(Array.from({ length: 7 }, (_, i) => ({ email: `g${i}@x.com` })))
       const created2 = await m.service.createInvites([{ email: "later@x.com" }, { email: "later2@x.com" }])
-      const all = await api(m).listInvites()
+      const all = await m.service.listInvites()
       assert.deepStrictEqual(all, byId([...created, ...created2]))
     })
   })
 
   test("an empty store lists [] (and count 0)", async () => {
     await withModule(async (m) => {
-      assert.deepEqual(await api(m).listInvites(), [])
-      assert.deepEqual(await api(m).listAndCountInvites(), [[], 0])
+      assert.deepEqual(await m.service.listInvites(), [])
+      assert.deepEqual(await m.service.listAndCountInvites(), [[], 0])
     })
   })
 
   test("config.select: only id + the selected keys, in DTO key order, on every row", async () => {
     await withModule(async (m) => {
       const created = byId(await seedSix(m))
-      const rows = await api(m).listInvites({}, { select: ["roles", "email"] })
+      const rows = await m.service.listInvites({}, { select: ["roles", "email"] })
       assert.deepStrictEqual(
         rows,
         created.map((dto) => ({ id: dto.id, email: dto.email, roles: dto.roles })),
       )
       for (const row of rows) assert.deepEqual(Object.keys(row), ["id", "email", "roles"])
 
-      const tokens = await api(m).listInvites({}, { select: ["deleted_at", "token"] })
+      const tokens = await m.service.listInvites({}, { select: ["deleted_at", "token"] })
       for (const row of tokens) assert.deepEqual(Object.keys(row), ["id", "token", "deleted_at"])
       assert.deepStrictEqual(tokens, created.map((dto) => ({ id: dto.id, token: dto.token, deleted_at: null })))
 
-      assert.deepStrictEqual(await api(m).listInvites({}, { select: ["nokey"] }), created.map((dto) => ({ id: dto.id })))
+      assert.deepStrictEqual(await m.service.listInvites({}, { select: ["nokey"] }), created.map((dto) => ({ id: dto.id })))
     })
   })
 
@@ -298,25 +229,25 @@ describe("listInvites: defaults, select, paging", () => {
         { id: "invite_2", email: "p2@x.com" },
       ])
       const all = byId(created)
-      const page1 = await api(m).listInvites({}, { skip: 0, take: 2 })
-      const page2 = await api(m).listInvites({}, { skip: 2, take: 2 })
-      const page3 = await api(m).listInvites({}, { skip: 4, take: 2 })
+      const page1 = await m.service.listInvites({}, { skip: 0, take: 2 })
+      const page2 = await m.service.listInvites({}, { skip: 2, take: 2 })
+      const page3 = await m.service.listInvites({}, { skip: 4, take: 2 })
       assert.deepEqual(ids(page1), ["invite_1", "invite_2"])
       assert.deepEqual(ids(page2), ["invite_3", "invite_4"])
       assert.deepEqual(ids(page3), ["invite_5"])
       assert.deepStrictEqual([...page1, ...page2, ...page3], all)
-      assert.deepEqual(await api(m).listInvites({}, { skip: 5, take: 2 }), [])
-      assert.deepEqual(await api(m).listInvites({}, { skip: 99 }), [])
+      assert.deepEqual(await m.service.listInvites({}, { skip: 5, take: 2 }), [])
+      assert.deepEqual(await m.service.listInvites({}, { skip: 99 }), [])
       // take alone, skip alone
-      assert.deepEqual(ids(await api(m).listInvites({}, { take: 3 })), ["invite_1", "invite_2", "invite_3"])
-      assert.deepEqual(ids(await api(m).listInvites({}, { skip: 3 })), ["invite_4", "invite_5"])
+      assert.deepEqual(ids(await m.service.listInvites({}, { take: 3 })), ["invite_1", "invite_2", "invite_3"])
+      assert.deepEqual(ids(await m.service.listInvites({}, { skip: 3 })), ["invite_4", "invite_5"])
       // take: null or undefined → every row
-      assert.deepStrictEqual(await api(m).listInvites({}, { take: null }), all)
-      assert.deepStrictEqual(await api(m).listInvites({}, { skip: 0, take: null }), all)
-      assert.deepStrictEqual(await api(m).listInvites({}, { take: undefined }), all)
-      assert.deepStrictEqual(await api(m).listInvites({}, { skip: 1, take: null }), all.slice(1))
+      assert.deepStrictEqual(await m.service.listInvites({}, { take: null }), all)
+      assert.deepStrictEqual(await m.service.listInvites({}, { skip: 0, take: null }), all)
+      assert.deepStrictEqual(await m.service.listInvites({}, { take: undefined }), all)
+      assert.deepStrictEqual(await m.service.listInvites({}, { skip: 1, take: null }), all.slice(1))
       // paging after an order
-      const byEmailDesc = await api(m).listInvites({}, { order: { email: "DESC" }, skip: 1, take: 2 })
+      const byEmailDesc = await m.service.listInvites({}, { order: { email: "DESC" }, skip: 1, take: 2 })
       assert.deepEqual(ids(byEmailDesc), ["invite_4", "invite_3"])
     })
   })
@@ -324,10 +255,10 @@ describe("listInvites: defaults, select, paging", () => {
   test("skip negative or not an integer → invalid_data `A non-negative integer must be provided to offset.`", async () => {
     await withModule(async (m) => {
       await seedSix(m)
-      assertMedusaError(await rejectionOf(() => api(m).listInvites({}, { skip: -1 })), "invalid_data", NEGATIVE_OFFSET)
-      assertMedusaError(await rejectionOf(() => api(m).listInvites({}, { take: 1, skip: -1, select: ["email"] })), "invalid_data", NEGATIVE_OFFSET)
-      assertMedusaError(await rejectionOf(() => api(m).listInvites({}, { skip: 1.5 })), "invalid_data", NEGATIVE_OFFSET)
-      assertMedusaError(await rejectionOf(() => api(m).listAndCountInvites({}, { skip: -3, take: 2 })), "invalid_data", NEGATIVE_OFFSET)
+      assertMedusaError(await rejectionOf(() => m.service.listInvites({}, { skip: -1 })), "invalid_data", NEGATIVE_OFFSET)
+      assertMedusaError(await rejectionOf(() => m.service.listInvites({}, { take: 1, skip: -1, select: ["email"] })), "invalid_data", NEGATIVE_OFFSET)
+      assertMedusaError(await rejectionOf(() => m.service.listInvites({}, { skip: 1.5 })), "invalid_data", NEGATIVE_OFFSET)
+      assertMedusaError(await rejectionOf(() => m.service.listAndCountInvites({}, { skip: -3, take: 2 })), "invalid_data", NEGATIVE_OFFSET)
       assert.equal(m.bus.calls.length, 0)
     })
   })
@@ -347,7 +278,7 @@ describe("listInvites: order", () => {
       ])
       const ascending = ["0@x.com", "Bb@x.com", "_u@x.com", "a@x.com", "z@x.com", "é@x.com"]
       const emails = async (order: Record<string, string>) =>
-        (await api(m).listInvites({}, { order, select: ["email"] })).map((row) => row.email)
+        (await m.service.listInvites({}, { order, select: ["email"] })).map((row) => row.email)
       assert.deepEqual(await emails({ email: "ASC" }), ascending)
       assert.deepEqual(await emails({ email: "DESC" }), [...ascending].reverse())
       // the direction is case-insensitive
@@ -366,7 +297,7 @@ describe("listInvites: order", () => {
         { id: "invite_c", email: "c@x.com", created_at: "2024-01-01T00:00:00.000Z" },
         { id: "invite_e", email: "e@x.com", created_at: "2023-12-31T23:59:59.999Z" },
       ])
-      const order = async (o: Record<string, string>) => ids(await api(m).listInvites({}, { order: o, select: ["id"] }))
+      const order = async (o: Record<string, string>) => ids(await m.service.listInvites({}, { order: o, select: ["id"] }))
       assert.deepEqual(await order({ created_at: "ASC" }), ["invite_e", "invite_b", "invite_c", "invite_d", "invite_a"])
       assert.deepEqual(await order({ created_at: "DESC" }), ["invite_a", "invite_b", "invite_c", "invite_d", "invite_e"])
       assert.deepEqual(await order({ created_at: "ASC", id: "DESC" }), ["invite_e", "invite_d", "invite_c", "invite_b", "invite_a"])
@@ -378,7 +309,7 @@ describe("listInvites: order", () => {
   test("order on accepted then email (several fields, in the given order)", async () => {
     await withModule(async (m) => {
       await seedSix(m)
-      const rows = await api(m).listInvites({}, { order: { accepted: "DESC", email: "ASC" }, select: ["email", "accepted"] })
+      const rows = await m.service.listInvites({}, { order: { accepted: "DESC", email: "ASC" }, select: ["email", "accepted"] })
       assert.deepStrictEqual(rows, [
         { id: "invite_3", email: "c@y.org", accepted: true },
         { id: "invite_5", email: "under_score@y.org", accepted: true },
@@ -396,12 +327,12 @@ describe("listInvites: filters", () => {
   test("id and email: a string, an array ([] → no rows), matched exactly and case-sensitively", async () => {
     await withModule(async (m) => {
       const created = byId(await seedSix(m))
-      const list = async (filters: Filters) => ids(await api(m).listInvites(filters))
-      assert.deepStrictEqual(await api(m).listInvites({ id: "invite_2" }), [created[1]])
+      const list = async (filters: FilterableInviteProps) => ids(await m.service.listInvites(filters))
+      assert.deepStrictEqual(await m.service.listInvites({ id: "invite_2" }), [created[1]])
       assert.deepEqual(await list({ id: ["invite_3", "invite_1", "nope"] }), ["invite_1", "invite_3"])
       assert.deepEqual(await list({ id: [] }), [])
       assert.deepEqual(await list({ id: "nope" }), [])
-      assert.deepStrictEqual(await api(m).listInvites({ email: "Bb@x.com" }), [created[1]])
+      assert.deepStrictEqual(await m.service.listInvites({ email: "Bb@x.com" }), [created[1]])
       assert.deepEqual(await list({ email: "bb@x.com" }), [], "email matching is case-sensitive")
       assert.deepEqual(await list({ email: ["c@y.org", "a@x.com", "zz@x.com"] }), ["invite_1", "invite_3"])
       assert.deepEqual(await list({ email: [] }), [])
@@ -413,7 +344,7 @@ describe("listInvites: filters", () => {
   test("q: case-insensitive substring of email", async () => {
     await withModule(async (m) => {
       await seedSix(m)
-      const q = async (text: string) => ids(await api(m).listInvites({ q: text }, { select: ["id"] }))
+      const q = async (text: string) => ids(await m.service.listInvites({ q: text }, { select: ["id"] }))
       assert.deepEqual(await q("X.COM"), ["invite_1", "invite_2", "invite_4"])
       assert.deepEqual(await q("x.com"), ["invite_1", "invite_2", "invite_4"])
       assert.deepEqual(await q("bb"), ["invite_2"])
@@ -421,16 +352,16 @@ describe("listInvites: filters", () => {
       assert.deepEqual(await q("Y.Org"), ["invite_3", "invite_5", "invite_6"])
       assert.deepEqual(await q("nomatch"), [])
       // full DTOs too
-      const [row] = await api(m).listInvites({ q: "B@X" })
+      const [row] = await m.service.listInvites({ q: "B@X" })
       assert.equal(row.email, "Bb@x.com")
-      assertFullDto(row)
+      assertInviteDto(row)
     })
   })
 
   test("q: `%` and `_` are literal characters, not wildcards", async () => {
     await withModule(async (m) => {
       await seedSix(m)
-      const q = async (text: string) => ids(await api(m).listInvites({ q: text }, { select: ["id"] }))
+      const q = async (text: string) => ids(await m.service.listInvites({ q: text }, { select: ["id"] }))
       assert.deepEqual(await q("%"), ["invite_4"])
       assert.deepEqual(await q("r%c"), ["invite_4"])
       assert.deepEqual(await q("a%x"), [])
@@ -444,16 +375,16 @@ describe("listInvites: filters", () => {
   test("accepted: true / false", async () => {
     await withModule(async (m) => {
       await seedSix(m)
-      assert.deepEqual(ids(await api(m).listInvites({ accepted: true })), ["invite_3", "invite_5"])
-      assert.deepEqual(ids(await api(m).listInvites({ accepted: false })), ["invite_1", "invite_2", "invite_4", "invite_6"])
-      assert.deepEqual(ids(await api(m).listInvites({ accepted: true, q: "under" })), ["invite_5"])
+      assert.deepEqual(ids(await m.service.listInvites({ accepted: true })), ["invite_3", "invite_5"])
+      assert.deepEqual(ids(await m.service.listInvites({ accepted: false })), ["invite_1", "invite_2", "invite_4", "invite_6"])
+      assert.deepEqual(ids(await m.service.listInvites({ accepted: true, q: "under" })), ["invite_5"])
     })
   })
 
   test("string operators on id and email: $eq $ne $in $nin $like (case-sensitive) $ilike", async () => {
     await withModule(async (m) => {
       await seedSix(m)
-      const list = async (filters: Filters) => ids(await api(m).listInvites(filters, { select: ["id"] }))
+      const list = async (filters: FilterableInviteProps) => ids(await m.service.listInvites(filters, { select: ["id"] }))
       assert.deepEqual(await list({ id: { $in: ["invite_6", "invite_2"] } }), ["invite_2", "invite_6"])
       assert.deepEqual(await list({ id: { $nin: ["invite_6", "invite_2"] } }), ["invite_1", "invite_3", "invite_4", "invite_5"])
       assert.deepEqual(await list({ id: { $eq: "invite_3" } }), ["invite_3"])
@@ -473,7 +404,7 @@ describe("listInvites: filters", () => {
   test("$or and $and arrays of filters", async () => {
     await withModule(async (m) => {
       await seedSix(m)
-      const list = async (filters: Filters) => ids(await api(m).listInvites(filters, { select: ["id"] }))
+      const list = async (filters: FilterableInviteProps) => ids(await m.service.listInvites(filters, { select: ["id"] }))
       assert.deepEqual(await list({ $or: [{ email: "c@y.org" }, { email: "a@x.com" }] }), ["invite_1", "invite_3"])
       assert.deepEqual(await list({ $or: [{ id: "invite_6" }, { accepted: true }] }), ["invite_3", "invite_5", "invite_6"])
       assert.deepEqual(await list({ $or: [{ q: "X.COM" }, { email: "c@y.org" }] }), ["invite_1", "invite_2", "invite_3", "invite_4"])
@@ -491,17 +422,17 @@ describe("listInvites: filters", () => {
     await withModule(async (m) => {
       await seedSix(m)
       assertMedusaError(
-        await rejectionOf(() => api(m).listInvites({ foo: "bar" }, { select: ["email"] })),
+        await rejectionOf(() => m.service.listInvites({ foo: "bar" } as any, { select: ["email"] })),
         "invalid_data",
         "Trying to query by not existing property Invite.foo",
       )
       assertMedusaError(
-        await rejectionOf(() => api(m).listAndCountInvites({ email: "a@x.com", foo: "bar" })),
+        await rejectionOf(() => m.service.listAndCountInvites({ email: "a@x.com", foo: "bar" } as any)),
         "invalid_data",
         "Trying to query by not existing property Invite.foo",
       )
       assertMedusaError(
-        await rejectionOf(() => api(m).listInvites({ first_name: "x" })),
+        await rejectionOf(() => m.service.listInvites({ first_name: "x" } as any)),
         "invalid_data",
         "Trying to query by not existing property Invite.first_name",
       )
@@ -524,7 +455,7 @@ describe("listInvites: time filters", () => {
       { id: "invite_a", email: "a@x.com" },
       { id: "invite_b", email: "b@x.com" },
     ])
-    const updated = await api(m).updateInvites([
+    const updated = await m.service.updateInvites([
       { id: "invite_a", expires_at: new Date(T1) },
       { id: "invite_b", expires_at: T2 },
       { id: "invite_c", expires_at: new Date(T3) },
@@ -539,7 +470,7 @@ describe("listInvites: time filters", () => {
   test("expires_at $lt / $lte / $gt / $gte with Date values, equality at the boundary", async () => {
     await withModule(async (m) => {
       await seedExpiries(m)
-      const list = async (operators: Record<string, unknown>) => ids(await api(m).listInvites({ expires_at: operators }, { select: ["id"] }))
+      const list = async (operators: Record<string, unknown>) => ids(await m.service.listInvites({ expires_at: operators }, { select: ["id"] }))
       assert.deepEqual(await list({ $lt: new Date(T2) }), ["invite_a"])
       assert.deepEqual(await list({ $lte: new Date(T2) }), ["invite_a", "invite_b"])
       assert.deepEqual(await list({ $gt: new Date(T2) }), ["invite_c"])
@@ -563,7 +494,7 @@ describe("listInvites: time filters", () => {
   test("expires_at operators with ISO-string values behave like Date values", async () => {
     await withModule(async (m) => {
       await seedExpiries(m)
-      const list = async (operators: Record<string, unknown>) => ids(await api(m).listInvites({ expires_at: operators }, { select: ["id"] }))
+      const list = async (operators: Record<string, unknown>) => ids(await m.service.listInvites({ expires_at: operators }, { select: ["id"] }))
       assert.deepEqual(await list({ $lt: T2 }), ["invite_a"])
       assert.deepEqual(await list({ $lte: T2 }), ["invite_a", "invite_b"])
       assert.deepEqual(await list({ $gt: T2 }), ["invite_c"])
@@ -577,12 +508,12 @@ describe("listInvites: time filters", () => {
   test("expired invites: expires_at $lt now (one set into the past by updateInvites)", async () => {
     await withModule(async (m) => {
       const [old, fresh] = await m.service.createInvites([{ email: "old@x.com" }, { email: "fresh@x.com" }])
-      await api(m).updateInvites({ id: old.id, expires_at: "2020-01-01T00:00:00.000Z" })
+      await m.service.updateInvites({ id: old.id, expires_at: "2020-01-01T00:00:00.000Z" })
       const now = new Date()
-      assert.deepEqual(ids(await api(m).listInvites({ expires_at: { $lt: now } })), [old.id])
-      assert.deepEqual(ids(await api(m).listInvites({ expires_at: { $gte: now } })), [fresh.id])
-      assert.deepEqual(ids(await api(m).listInvites({ expires_at: { $gt: "2020-01-01T00:00:00.000Z" } })), [fresh.id])
-      assert.deepEqual(ids(await api(m).listInvites({ expires_at: { $gte: "2020-01-01T00:00:00.000Z" } })).sort(), [old.id, fresh.id].sort())
+      assert.deepEqual(ids(await m.service.listInvites({ expires_at: { $lt: now } })), [old.id])
+      assert.deepEqual(ids(await m.service.listInvites({ expires_at: { $gte: now } })), [fresh.id])
+      assert.deepEqual(ids(await m.service.listInvites({ expires_at: { $gt: "2020-01-01T00:00:00.000Z" } })), [fresh.id])
+      assert.deepEqual(ids(await m.service.listInvites({ expires_at: { $gte: "2020-01-01T00:00:00.000Z" } })).sort(), [old.id, fresh.id].sort())
     })
   })
 
@@ -593,7 +524,7 @@ describe("listInvites: time filters", () => {
         { id: "invite_a", email: "a@x.com", created_at: "2024-01-02T00:00:00.000Z" },
         { id: "invite_c", email: "c@x.com", created_at: "2024-01-03T00:00:00.000Z" },
       ])
-      const list = async (operators: Record<string, unknown>) => ids(await api(m).listInvites({ created_at: operators }, { select: ["id"] }))
+      const list = async (operators: Record<string, unknown>) => ids(await m.service.listInvites({ created_at: operators }, { select: ["id"] }))
       assert.deepEqual(await list({ $gte: "2024-01-02T00:00:00.000Z" }), ["invite_a", "invite_c"])
       assert.deepEqual(await list({ $gt: new Date("2024-01-02T00:00:00.000Z") }), ["invite_c"])
       assert.deepEqual(await list({ $lt: new Date("2024-01-02T00:00:00.000Z") }), ["invite_b"])
@@ -607,16 +538,16 @@ describe("listInvites: soft-deleted rows", () => {
   test("hidden unless withDeleted; deleted_at filters (null / $ne null) with withDeleted", async () => {
     await withModule(async (m) => {
       const created = byId(await seedSix(m))
-      await api(m).softDeleteInvites(["invite_2", "invite_5"])
+      await m.service.softDeleteInvites(["invite_2", "invite_5"])
       m.bus.calls.length = 0
-      assert.deepEqual(ids(await api(m).listInvites()), ["invite_1", "invite_3", "invite_4", "invite_6"])
-      assert.deepEqual(ids(await api(m).listInvites({}, { withDeleted: false })), ["invite_1", "invite_3", "invite_4", "invite_6"])
-      assert.deepEqual(ids(await api(m).listInvites({ email: "Bb@x.com" })), [])
-      assert.deepEqual(ids(await api(m).listInvites({ id: ["invite_2", "invite_3"] })), ["invite_3"])
+      assert.deepEqual(ids(await m.service.listInvites()), ["invite_1", "invite_3", "invite_4", "invite_6"])
+      assert.deepEqual(ids(await m.service.listInvites({}, { withDeleted: false })), ["invite_1", "invite_3", "invite_4", "invite_6"])
+      assert.deepEqual(ids(await m.service.listInvites({ email: "Bb@x.com" })), [])
+      assert.deepEqual(ids(await m.service.listInvites({ id: ["invite_2", "invite_3"] })), ["invite_3"])
 
-      const all = await api(m).listInvites({}, { withDeleted: true })
+      const all = await m.service.listInvites({}, { withDeleted: true })
       assert.deepEqual(ids(all), ["invite_1", "invite_2", "invite_3", "invite_4", "invite_5", "invite_6"])
-      for (const dto of all) assertFullDto(dto)
+      for (const dto of all) assertInviteDto(dto)
       assert.deepEqual(
         all.map((dto) => dto.deleted_at instanceof Date),
         [false, true, false, false, true, false],
@@ -624,17 +555,17 @@ describe("listInvites: soft-deleted rows", () => {
       // the rest of the soft-deleted rows is unchanged
       assert.deepStrictEqual({ ...all[1], deleted_at: null, updated_at: null }, { ...created[1], deleted_at: null, updated_at: null })
 
-      const selected = await api(m).listInvites({ email: "Bb@x.com" }, { withDeleted: true, select: ["id", "deleted_at"] })
+      const selected = await m.service.listInvites({ email: "Bb@x.com" }, { withDeleted: true, select: ["id", "deleted_at"] })
       assert.deepStrictEqual(selected, [{ id: "invite_2", deleted_at: all[1].deleted_at }])
 
-      const deletedOnly = async (filters: Filters) => ids(await api(m).listInvites(filters, { withDeleted: true, select: ["id"] }))
+      const deletedOnly = async (filters: FilterableInviteProps) => ids(await m.service.listInvites(filters, { withDeleted: true, select: ["id"] }))
       assert.deepEqual(await deletedOnly({ deleted_at: { $ne: null } }), ["invite_2", "invite_5"])
       assert.deepEqual(await deletedOnly({ deleted_at: null }), ["invite_1", "invite_3", "invite_4", "invite_6"])
       assert.deepEqual(await deletedOnly({ deleted_at: { $lte: new Date() } }), ["invite_2", "invite_5"])
       assert.deepEqual(await deletedOnly({ q: "under" }), ["invite_5", "invite_6"])
 
-      assert.deepEqual(await api(m).listAndCountInvites({}, { withDeleted: true, select: ["id"], take: 1 }), [[{ id: "invite_1" }], 6])
-      assert.deepEqual((await api(m).listAndCountInvites({}, { select: ["id"], take: 1 }))[1], 4)
+      assert.deepEqual(await m.service.listAndCountInvites({}, { withDeleted: true, select: ["id"], take: 1 }), [[{ id: "invite_1" }], 6])
+      assert.deepEqual((await m.service.listAndCountInvites({}, { select: ["id"], take: 1 }))[1], 4)
     })
   })
 })
@@ -644,24 +575,24 @@ describe("listAndCountInvites", () => {
   test("[rows, count]: count ignores skip/take but honours the filters", async () => {
     await withModule(async (m) => {
       const created = byId(await seedSix(m))
-      const result = await api(m).listAndCountInvites()
+      const result = await m.service.listAndCountInvites()
       assert.ok(Array.isArray(result))
       assert.equal(result.length, 2)
       assert.deepStrictEqual(result, [created, 6])
 
-      assert.deepStrictEqual(await api(m).listAndCountInvites({}, { skip: 1, take: 2 }), [created.slice(1, 3), 6])
-      assert.deepStrictEqual(await api(m).listAndCountInvites({}, { skip: 10 }), [[], 6])
-      assert.deepStrictEqual(await api(m).listAndCountInvites({}, { take: null }), [created, 6])
+      assert.deepStrictEqual(await m.service.listAndCountInvites({}, { skip: 1, take: 2 }), [created.slice(1, 3), 6])
+      assert.deepStrictEqual(await m.service.listAndCountInvites({}, { skip: 10 }), [[], 6])
+      assert.deepStrictEqual(await m.service.listAndCountInvites({}, { take: null }), [created, 6])
       assert.deepStrictEqual(
-        await api(m).listAndCountInvites({ email: ["a@x.com", "c@y.org"] }, { take: 1 }),
+        await m.service.listAndCountInvites({ email: ["a@x.com", "c@y.org"] }, { take: 1 }),
         [[created[0]], 2],
       )
       assert.deepStrictEqual(
-        await api(m).listAndCountInvites({ q: "X.COM" }, { take: 1, skip: 1, select: ["email"] }),
+        await m.service.listAndCountInvites({ q: "X.COM" }, { take: 1, skip: 1, select: ["email"] }),
         [[{ id: "invite_2", email: "Bb@x.com" }], 3],
       )
       assert.deepStrictEqual(
-        await api(m).listAndCountInvites({ q: "y.org" }, { order: { email: "DESC" }, take: 2, select: ["email"] }),
+        await m.service.listAndCountInvites({ q: "y.org" }, { order: { email: "DESC" }, take: 2, select: ["email"] }),
         [
           [
             { id: "invite_6", email: "underxscore@y.org" },
@@ -670,8 +601,8 @@ describe("listAndCountInvites", () => {
           3,
         ],
       )
-      assert.deepStrictEqual(await api(m).listAndCountInvites({ id: [] }), [[], 0])
-      assert.deepStrictEqual(await api(m).listAndCountInvites({ accepted: true }, { select: ["id"] }), [[{ id: "invite_3" }, { id: "invite_5" }], 2])
+      assert.deepStrictEqual(await m.service.listAndCountInvites({ id: [] }), [[], 0])
+      assert.deepStrictEqual(await m.service.listAndCountInvites({ accepted: true }, { select: ["id"] }), [[{ id: "invite_3" }, { id: "invite_5" }], 2])
       assert.equal(m.bus.calls.length, 0)
     })
   })
@@ -682,19 +613,19 @@ describe("reads emit nothing", () => {
   test("retrieve, list and listAndCount (success and failure) never call the event bus", async () => {
     await withModule(async (m) => {
       await seedSix(m)
-      await api(m).softDeleteInvites("invite_6")
+      await m.service.softDeleteInvites("invite_6")
       m.bus.calls.length = 0
       const ctx = { eventGroupId: "grp-read" }
-      await api(m).retrieveInvite("invite_1")
-      await api(m).retrieveInvite("invite_1", { select: ["email"] }, ctx)
-      await api(m).retrieveInvite("invite_6", { withDeleted: true }, ctx)
-      await rejection(api(m).retrieveInvite("nope"))
-      await rejection(api(m).retrieveInvite(undefined))
-      await api(m).listInvites()
-      await api(m).listInvites({ q: "x" }, { withDeleted: true }, ctx)
-      await rejection(api(m).listInvites({ foo: 1 }))
-      await api(m).listAndCountInvites({}, { take: 1 }, ctx)
-      await rejection(api(m).listAndCountInvites({}, { skip: -1 }))
+      await m.service.retrieveInvite("invite_1")
+      await m.service.retrieveInvite("invite_1", { select: ["email"] }, ctx)
+      await m.service.retrieveInvite("invite_6", { withDeleted: true }, ctx)
+      await rejection(m.service.retrieveInvite("nope"))
+      await rejection(m.service.retrieveInvite(undefined as any))
+      await m.service.listInvites()
+      await m.service.listInvites({ q: "x" }, { withDeleted: true }, ctx)
+      await rejection(m.service.listInvites({ foo: 1 } as any))
+      await m.service.listAndCountInvites({}, { take: 1 }, ctx)
+      await rejection(m.service.listAndCountInvites({}, { skip: -1 }))
       assert.equal(m.bus.calls.length, 0)
     })
   })
@@ -710,23 +641,23 @@ describe("reads inside a module transaction", () => {
       const inTx = { transactionManager: tx }
       const pending = await m.service.createInvites([{ id: "invite_2", email: "pending@x.com" }], inTx)
 
-      assert.deepStrictEqual(await api(m).listInvites({}, {}, inTx), [committed, ...pending])
-      assert.deepStrictEqual(await api(m).listAndCountInvites({}, { take: 1 }, inTx), [[committed], 2])
-      assert.deepStrictEqual(await api(m).listInvites({ q: "PENDING" }, { select: ["email"] }, inTx), [{ id: "invite_2", email: "pending@x.com" }])
-      assert.deepStrictEqual(await api(m).retrieveInvite("invite_2", {}, inTx), pending[0])
+      assert.deepStrictEqual(await m.service.listInvites({}, {}, inTx), [committed, ...pending])
+      assert.deepStrictEqual(await m.service.listAndCountInvites({}, { take: 1 }, inTx), [[committed], 2])
+      assert.deepStrictEqual(await m.service.listInvites({ q: "PENDING" }, { select: ["email"] }, inTx), [{ id: "invite_2", email: "pending@x.com" }])
+      assert.deepStrictEqual(await m.service.retrieveInvite("invite_2", {}, inTx), pending[0])
 
       // Outside the transaction: an independent reader on both backends; on PostgreSQL also a
       // plain module call (on SQLite a plain call waits for the transaction's write lock).
       assert.equal(count(m.file), 1)
       if (BACKEND === "postgres") {
-        assert.deepStrictEqual(await api(m).listInvites(), [committed])
-        assert.deepStrictEqual(await api(m).listAndCountInvites(), [[committed], 1])
-        assertMedusaError(await rejection(api(m).retrieveInvite("invite_2")), "not_found", "Invite with id: invite_2 was not found")
+        assert.deepStrictEqual(await m.service.listInvites(), [committed])
+        assert.deepStrictEqual(await m.service.listAndCountInvites(), [[committed], 1])
+        assertMedusaError(await rejection(m.service.retrieveInvite("invite_2")), "not_found", "Invite with id: invite_2 was not found")
       }
       assert.equal(m.bus.calls.length, 0)
 
       await tx.commit()
-      assert.deepStrictEqual(await api(m).listInvites(), [committed, ...pending])
+      assert.deepStrictEqual(await m.service.listInvites(), [committed, ...pending])
       assert.equal(count(m.file), 2)
     })
   })
@@ -736,10 +667,10 @@ describe("reads inside a module transaction", () => {
       const committed = await m.service.createInvites({ id: "invite_1", email: "committed@x.com" })
       const tx = await m.service.begin()
       await m.service.createInvites({ id: "invite_2", email: "pending@x.com" }, { transactionManager: tx })
-      assert.deepEqual(ids(await api(m).listInvites({}, {}, { transactionManager: tx })), ["invite_1", "invite_2"])
+      assert.deepEqual(ids(await m.service.listInvites({}, {}, { transactionManager: tx })), ["invite_1", "invite_2"])
       await tx.rollback()
-      assert.deepStrictEqual(await api(m).listInvites(), [committed])
-      assert.deepStrictEqual(await api(m).listAndCountInvites({}, { withDeleted: true }), [[committed], 1])
+      assert.deepStrictEqual(await m.service.listInvites(), [committed])
+      assert.deepStrictEqual(await m.service.listAndCountInvites({}, { withDeleted: true }), [[committed], 1])
     })
   })
 
@@ -751,22 +682,22 @@ describe("reads inside a module transaction", () => {
       ])
       await m.service.transaction(async (tx) => {
         const ctx = { transactionManager: tx }
-        await api(m).updateInvites({ id: a.id, accepted: true }, ctx)
-        await api(m).softDeleteInvites([b.id], {}, ctx)
-        assert.deepStrictEqual(await api(m).listInvites({}, { select: ["accepted"] }, ctx), [{ id: "invite_a", accepted: true }])
-        assert.deepStrictEqual(await api(m).listInvites({ accepted: true }, { select: ["id"] }, ctx), [{ id: "invite_a" }])
-        assert.deepEqual(ids(await api(m).listInvites({}, { withDeleted: true }, ctx)), ["invite_a", "invite_b"])
-        assertMedusaError(await rejection(api(m).retrieveInvite(b.id, {}, ctx)), "not_found", `Invite with id: ${b.id} was not found`)
+        await m.service.updateInvites({ id: a.id, accepted: true }, ctx)
+        await m.service.softDeleteInvites([b.id], {}, ctx)
+        assert.deepStrictEqual(await m.service.listInvites({}, { select: ["accepted"] }, ctx), [{ id: "invite_a", accepted: true }])
+        assert.deepStrictEqual(await m.service.listInvites({ accepted: true }, { select: ["id"] }, ctx), [{ id: "invite_a" }])
+        assert.deepEqual(ids(await m.service.listInvites({}, { withDeleted: true }, ctx)), ["invite_a", "invite_b"])
+        assertMedusaError(await rejection(m.service.retrieveInvite(b.id, {}, ctx)), "not_found", `Invite with id: ${b.id} was not found`)
         if (BACKEND === "postgres") {
           // not yet visible outside
-          assert.deepStrictEqual(await api(m).listInvites({}, { select: ["accepted"] }), [
+          assert.deepStrictEqual(await m.service.listInvites({}, { select: ["accepted"] }), [
             { id: "invite_a", accepted: false },
             { id: "invite_b", accepted: false },
           ])
         }
       })
-      assert.deepStrictEqual(await api(m).listInvites({}, { select: ["accepted"] }), [{ id: "invite_a", accepted: true }])
-      assert.deepEqual(ids(await api(m).listInvites({}, { withDeleted: true, select: ["id"] })), ["invite_a", "invite_b"])
+      assert.deepStrictEqual(await m.service.listInvites({}, { select: ["accepted"] }), [{ id: "invite_a", accepted: true }])
+      assert.deepEqual(ids(await m.service.listInvites({}, { withDeleted: true, select: ["id"] })), ["invite_a", "invite_b"])
     })
   })
 
@@ -774,8 +705,8 @@ describe("reads inside a module transaction", () => {
     await withModule(async (m) => {
       await m.service.createInvites({ email: "foreign@x.com" })
       for (const call of [
-        () => api(m).listInvites({}, {}, { transactionManager: {} }),
-        () => api(m).listAndCountInvites({}, {}, { transactionManager: { begin() {} } }),
+        () => m.service.listInvites({}, {}, { transactionManager: {} }),
+        () => m.service.listAndCountInvites({}, {}, { transactionManager: { begin() {} } }),
       ]) {
         assertMedusaError(await rejectionOf(call), "invalid_argument", FOREIGN)
       }

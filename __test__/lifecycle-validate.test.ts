@@ -7,153 +7,63 @@
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
 import { createHmac, generateKeyPairSync } from "node:crypto"
-import { inspect } from "node:util"
 import jwt from "jsonwebtoken"
-import { MedusaError, type Context, type InviteDTO } from ".."
+import type { InviteDTO } from ".."
 import {
+  assertEmits,
+  assertExactMedusaError,
+  assertInviteDto,
   execute,
   expectedMessages,
   newModule,
+  normalize,
+  notFound,
   rejection,
   rows,
   sqlTime,
+  tokenGeneratedMessage,
   tokenPart,
+  updatedMessage,
+  withBadSignature,
   withModule,
   withOptions,
-  RecordingBus,
   MedusaLikeAggregator,
   SECRET,
-  type TestModule,
+  TOKEN_GENERATED,
+  UPDATED,
+  type Message,
 } from "./helpers"
-
-// ---------------------------------------------------------------------------------------------
-// The lifecycle surface, typed here (index.d.ts may not declare it yet).
-
-interface FindConfig {
-  select?: string[]
-  skip?: number
-  take?: number | null
-  order?: Record<string, string>
-  withDeleted?: boolean
-}
-
-interface Lifecycle {
-  validateInviteToken(token: unknown, sharedContext?: Context): Promise<InviteDTO>
-  refreshInviteTokens(ids: string[], sharedContext?: Context): Promise<InviteDTO[]>
-  retrieveInvite(id: unknown, config?: FindConfig, sharedContext?: Context): Promise<InviteDTO>
-  updateInvites(data: Record<string, unknown>, sharedContext?: Context): Promise<InviteDTO>
-  softDeleteInvites(ids: string | string[], config?: unknown, sharedContext?: Context): Promise<Record<string, string[]>>
-}
-
-function svc(m: TestModule): Lifecycle {
-  return m.service as unknown as Lifecycle
-}
 
 // ---------------------------------------------------------------------------------------------
 // Assertions
 
-const INVITE_KEYS = ["id", "email", "accepted", "token", "expires_at", "metadata", "created_at", "updated_at", "deleted_at", "roles"]
-const BASE_KEYS = ["__isMedusaError", "type", "code", "message", "date"]
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 const DAY_MS = 86_400_000
 
 const INVALID_TOKEN = "The invite token is invalid"
 const EXPIRED = "The invite has expired"
-const notFound = (id: string) => `Invite with id: ${id} was not found`
 const doNotExist = (ids: string[]) => `The following invites do not exist: ${ids.join(", ")}`
 
-const UPDATED = "user.invite.updated"
-const TOKEN_GENERATED = "user.user.invite.token_generated"
-
-/**
- * A MedusaError (spec §4) of `type` with exactly `message`. `allowIndex`: the error may also carry
- * a batch `index` own property after Medusa's keys (spec §4, batch errors).
- */
-function assertMedusaError(value: unknown, type: string, message: string, { allowIndex = false } = {}): void {
-  assert.ok(value instanceof Error, `expected an Error, got ${inspect(value)}`)
-  const error = value as any
-  // type and message together first: a failure shows both (e.g. a raw JsonWebTokenError).
-  assert.deepEqual({ type: error.type, message: error.message, name: error.name }, { type, message, name: "Error" })
-  assert.equal(error.constructor.name, "MedusaError")
-  assert.equal(MedusaError.isMedusaError(error), true)
-  assert.equal(error.__isMedusaError, true)
-  assert.ok(Object.hasOwn(error, "code"), "code is an own property")
-  assert.equal(error.code, undefined)
-  assert.ok(error.date instanceof Date && !Number.isNaN(error.date.getTime()), "date is a valid Date")
-  assert.equal(typeof error.stack, "string")
-  const keys = Object.keys(error)
-  if (allowIndex && keys.length === BASE_KEYS.length + 1) assert.deepEqual(keys, [...BASE_KEYS, "index"])
-  else assert.deepEqual(keys, BASE_KEYS)
+/** `assertExactMedusaError` (spec §4; `allowIndex`: a batch `index` may follow), with a `stack`. */
+function assertMedusaError(value: unknown, type: string, message: string, options: { allowIndex?: boolean } = {}): void {
+  assert.equal(typeof assertExactMedusaError(value, type, message, options).stack, "string")
 }
 
 /** An InviteDTO: a plain object, exact keys in order, the documented types. */
 function assertInviteShape(dto: InviteDTO): void {
-  assert.equal(Object.getPrototypeOf(dto), Object.prototype)
-  assert.deepEqual(Object.keys(dto), INVITE_KEYS)
+  assertInviteDto(dto)
   assert.equal(typeof dto.id, "string")
   assert.equal(typeof dto.email, "string")
   assert.equal(typeof dto.accepted, "boolean")
   assert.equal(typeof dto.token, "string")
-  for (const key of ["expires_at", "created_at", "updated_at"] as const) {
-    assert.ok(dto[key] instanceof Date, `${key} is a Date`)
-    assert.ok(!Number.isNaN(dto[key].getTime()), `${key} is a valid Date`)
-  }
-  assert.ok(dto.deleted_at === null || dto.deleted_at instanceof Date, "deleted_at is null or a Date")
+  for (const key of ["expires_at", "created_at", "updated_at"] as const) assert.ok(!Number.isNaN(dto[key].getTime()), `${key} is a valid Date`)
   assert.ok(dto.metadata === null || typeof dto.metadata === "object", "metadata is null or an object")
   assert.ok(dto.roles === null || (Array.isArray(dto.roles) && dto.roles.every((r) => typeof r === "string")))
 }
 
-interface Message {
-  name: string
-  metadata: Record<string, unknown>
-  data: unknown
-}
-
-function message(name: string, action: string, id: string | string[], eventGroupId?: string): Message {
-  const metadata: Record<string, unknown> = { source: "user", object: "invite", action }
-  if (eventGroupId !== undefined) metadata.eventGroupId = eventGroupId
-  return { name, metadata, data: { id } }
-}
-
 /** The messages of one refreshInviteTokens call that refreshed `ids` (notes/lifecycle.md). */
 function refreshMessages(ids: string[], eventGroupId?: string): Message[] {
-  return [
-    ...ids.map((id) => message(UPDATED, "updated", id, eventGroupId)),
-    message(TOKEN_GENERATED, "created", ids.length === 1 ? ids[0] : ids, eventGroupId),
-  ]
-}
-
-/**
- * A message as the contract shapes it: keys name, metadata, data (plus Medusa's `options:
- * undefined`, tolerated), metadata keys source, object, action[, eventGroupId], data keys [id].
- */
-function normalize(actual: any): Message {
-  const keys = Object.keys(actual)
-  if (keys.length === 4) {
-    assert.deepEqual(keys, ["name", "metadata", "data", "options"])
-    assert.equal(actual.options, undefined)
-  } else {
-    assert.deepEqual(keys, ["name", "metadata", "data"])
-  }
-  const metadataKeys = ["source", "object", "action"]
-  if ("eventGroupId" in actual.metadata) metadataKeys.push("eventGroupId")
-  assert.deepEqual(Object.keys(actual.metadata), metadataKeys)
-  assert.deepEqual(Object.keys(actual.data), ["id"])
-  return { name: actual.name, metadata: actual.metadata, data: actual.data }
-}
-
-/** Exactly one emit per entry of `perCall`, each `(messages, { internal: true })`, in order. */
-function assertEmits(bus: RecordingBus, perCall: Message[][]): void {
-  assert.deepEqual(
-    bus.calls.map((call) => call.messages.map((m) => m.name)),
-    perCall.map((messages) => messages.map((m) => m.name)),
-    "event names per emit call",
-  )
-  bus.calls.forEach((call, i) => {
-    assert.equal(call.argCount, 2)
-    assert.deepEqual(call.options, { internal: true })
-    assert.deepEqual(call.messages.map(normalize), perCall[i])
-  })
+  return [...ids.map((id) => updatedMessage(id, eventGroupId)), tokenGeneratedMessage(ids, eventGroupId, "created")]
 }
 
 /** The stored invites, read by an independent client, in id order. */
@@ -185,12 +95,6 @@ function withPayload(token: string, change: (payload: Record<string, unknown>) =
   return `${header}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}.${signature}`
 }
 
-/** The token with the first character of its signature changed (6 whole bits, always a change). */
-function withBadSignature(token: string): string {
-  const [header, payload, signature] = token.split(".")
-  return `${header}.${payload}.${signature[0] === "A" ? "B" : "A"}${signature.slice(1)}`
-}
-
 // =============================================================================================
 
 describe("validateInviteToken: a good token", () => {
@@ -202,7 +106,7 @@ describe("validateInviteToken: a good token", () => {
         roles: ["admin", "editor"],
       })
       m.bus.calls.length = 0
-      const dto = await svc(m).validateInviteToken(created.token)
+      const dto = await m.service.validateInviteToken(created.token)
       assertInviteShape(dto)
       assert.deepEqual(dto, created)
       assert.equal(dto.id, created.id)
@@ -221,14 +125,14 @@ describe("validateInviteToken: a good token", () => {
   test("an invite without metadata or roles: null, null", async () => {
     await withModule(async (m) => {
       const [first, second] = await m.service.createInvites([{ email: "v1@example.com" }, { email: "v2@example.com", accepted: true }])
-      const dto = await svc(m).validateInviteToken(second.token)
+      const dto = await m.service.validateInviteToken(second.token)
       assertInviteShape(dto)
       assert.deepEqual(dto, second)
       assert.equal(dto.metadata, null)
       assert.equal(dto.roles, null)
       assert.equal(dto.accepted, true)
       // each token finds its own invite
-      assert.deepEqual(await svc(m).validateInviteToken(first.token), first)
+      assert.deepEqual(await m.service.validateInviteToken(first.token), first)
     })
   })
 
@@ -237,10 +141,10 @@ describe("validateInviteToken: a good token", () => {
       const invite = await m.service.createInvites({ email: "quiet@example.com" })
       m.bus.calls.length = 0
       const aggregator = new MedusaLikeAggregator()
-      await svc(m).validateInviteToken(invite.token)
-      await svc(m).validateInviteToken(invite.token, { eventGroupId: "g", messageAggregator: aggregator })
-      await rejection(svc(m).validateInviteToken("abc"))
-      await rejection(svc(m).validateInviteToken(withBadSignature(invite.token), { messageAggregator: aggregator }))
+      await m.service.validateInviteToken(invite.token)
+      await m.service.validateInviteToken(invite.token, { eventGroupId: "g", messageAggregator: aggregator })
+      await rejection(m.service.validateInviteToken("abc"))
+      await rejection(m.service.validateInviteToken(withBadSignature(invite.token), { messageAggregator: aggregator }))
       assert.equal(m.bus.calls.length, 0)
       assert.equal(aggregator.count(), 0)
       assert.ok(!aggregator.calls.includes("save"), "nothing saved into the aggregator")
@@ -252,7 +156,7 @@ describe("validateInviteToken: a good token", () => {
       let created: InviteDTO | undefined
       const validated = await m.service.transaction(async (tx) => {
         created = await m.service.createInvites({ email: "in-tx@example.com", roles: ["r"] }, { transactionManager: tx })
-        const dto = await svc(m).validateInviteToken(created.token, { transactionManager: tx })
+        const dto = await m.service.validateInviteToken(created.token, { transactionManager: tx })
         assert.equal(m.bus.calls.length, 0, "nothing emitted before commit")
         return dto
       })
@@ -262,14 +166,14 @@ describe("validateInviteToken: a good token", () => {
       assert.equal(m.bus.calls.length, 1)
       assert.deepEqual(m.bus.calls[0].messages, expectedMessages([created!.id]))
       // And outside, after commit, the token still validates.
-      assert.deepEqual(await svc(m).validateInviteToken(created!.token), created)
+      assert.deepEqual(await m.service.validateInviteToken(created!.token), created)
     })
   })
 
   test("jwt_options.algorithm HS384: its tokens validate (algorithms: [HS384])", async () => {
     await withOptions({ jwt_options: { algorithm: "HS384" } }, async (m) => {
       const invite = await m.service.createInvites({ email: "hs384@example.com" })
-      assert.deepEqual(await svc(m).validateInviteToken(invite.token), invite)
+      assert.deepEqual(await m.service.validateInviteToken(invite.token), invite)
     })
   })
 })
@@ -279,11 +183,11 @@ describe("validateInviteToken: the stored invite decides", () => {
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "rotate@example.com" })
       await tick()
-      const [refreshed] = await svc(m).refreshInviteTokens([invite.id])
+      const [refreshed] = await m.service.refreshInviteTokens([invite.id])
       assert.notEqual(refreshed.token, invite.token)
       m.bus.calls.length = 0
-      assertMedusaError(await rejection(svc(m).validateInviteToken(invite.token)), "invalid_data", INVALID_TOKEN)
-      const dto = await svc(m).validateInviteToken(refreshed.token)
+      assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "invalid_data", INVALID_TOKEN)
+      const dto = await m.service.validateInviteToken(refreshed.token)
       assertInviteShape(dto)
       assert.deepEqual(dto, refreshed)
       assert.equal(m.bus.calls.length, 0)
@@ -294,7 +198,7 @@ describe("validateInviteToken: the stored invite decides", () => {
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "forged-ok@example.com" })
       const token = jwt.sign({ id: invite.id, email: invite.email }, SECRET, { expiresIn: 3600 })
-      assertMedusaError(await rejection(svc(m).validateInviteToken(token)), "invalid_data", INVALID_TOKEN)
+      assertMedusaError(await rejection(m.service.validateInviteToken(token)), "invalid_data", INVALID_TOKEN)
     })
   })
 
@@ -302,13 +206,13 @@ describe("validateInviteToken: the stored invite decides", () => {
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "late@example.com" })
       const past = new Date(Date.now() - 60_000)
-      const updated = await svc(m).updateInvites({ id: invite.id, expires_at: past })
+      const updated = await m.service.updateInvites({ id: invite.id, expires_at: past })
       assert.equal(updated.expires_at.getTime(), past.getTime())
       assert.equal(updated.token, invite.token, "updateInvites keeps the token")
       // The JWT itself is still within its exp: the stored expires_at decides.
       jwt.verify(invite.token, SECRET, { algorithms: ["HS256"] })
       m.bus.calls.length = 0
-      assertMedusaError(await rejection(svc(m).validateInviteToken(invite.token)), "invalid_data", EXPIRED)
+      assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "invalid_data", EXPIRED)
       assert.equal(m.bus.calls.length, 0)
     })
   })
@@ -317,24 +221,24 @@ describe("validateInviteToken: the stored invite decides", () => {
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "late-sql@example.com" })
       execute(m.file, `update "invite" set expires_at = ${sqlTime(m.file, Date.now() - 1000)} where id = '${invite.id}'`)
-      assertMedusaError(await rejection(svc(m).validateInviteToken(invite.token)), "invalid_data", EXPIRED)
+      assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "invalid_data", EXPIRED)
     })
   })
 
   test("valid_duration -10: the JWT is already expired: 'jwt expired'", async () => {
     await withOptions({ valid_duration: -10 }, async (m) => {
       const invite = await m.service.createInvites({ email: "neg@example.com" })
-      assertMedusaError(await rejection(svc(m).validateInviteToken(invite.token)), "invalid_data", "jwt expired")
+      assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "invalid_data", "jwt expired")
     })
   })
 
   test("a soft-deleted invite (softDeleteInvites): not_found 'Invite with id: <id> was not found'", async () => {
     await withModule(async (m) => {
       const [gone, kept] = await m.service.createInvites([{ email: "gone@example.com" }, { email: "kept@example.com" }])
-      assert.deepEqual(await svc(m).softDeleteInvites([gone.id]), { invite_id: [gone.id] })
+      assert.deepEqual(await m.service.softDeleteInvites([gone.id]), { invite_id: [gone.id] })
       m.bus.calls.length = 0
-      assertMedusaError(await rejection(svc(m).validateInviteToken(gone.token)), "not_found", notFound(gone.id))
-      assert.deepEqual(await svc(m).validateInviteToken(kept.token), kept)
+      assertMedusaError(await rejection(m.service.validateInviteToken(gone.token)), "not_found", notFound(gone.id))
+      assert.deepEqual(await m.service.validateInviteToken(kept.token), kept)
       assert.equal(m.bus.calls.length, 0)
     })
   })
@@ -343,7 +247,7 @@ describe("validateInviteToken: the stored invite decides", () => {
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "gone-sql@example.com" })
       execute(m.file, `update "invite" set deleted_at = ${sqlTime(m.file)} where id = '${invite.id}'`)
-      assertMedusaError(await rejection(svc(m).validateInviteToken(invite.token)), "not_found", notFound(invite.id))
+      assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "not_found", notFound(invite.id))
     })
   })
 
@@ -351,7 +255,7 @@ describe("validateInviteToken: the stored invite decides", () => {
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "removed@example.com" })
       execute(m.file, `delete from "invite" where id = '${invite.id}'`)
-      assertMedusaError(await rejection(svc(m).validateInviteToken(invite.token)), "not_found", notFound(invite.id))
+      assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "not_found", notFound(invite.id))
     })
   })
 
@@ -360,7 +264,7 @@ describe("validateInviteToken: the stored invite decides", () => {
       await m.service.createInvites({ email: "someone@example.com" })
       const id = "invite_01NOSUCHINVITE000000000000"
       const token = jwt.sign({ id, email: "ghost@example.com" }, SECRET, { expiresIn: 3600 })
-      assertMedusaError(await rejection(svc(m).validateInviteToken(token)), "not_found", notFound(id))
+      assertMedusaError(await rejection(m.service.validateInviteToken(token)), "not_found", notFound(id))
     })
   })
 
@@ -369,7 +273,7 @@ describe("validateInviteToken: the stored invite decides", () => {
     const b = newModule()
     try {
       const invite = await a.service.createInvites({ email: "elsewhere@example.com" })
-      assertMedusaError(await rejection(svc(b).validateInviteToken(invite.token)), "not_found", notFound(invite.id))
+      assertMedusaError(await rejection(b.service.validateInviteToken(invite.token)), "not_found", notFound(invite.id))
     } finally {
       await a.close()
       await b.close()
@@ -389,7 +293,7 @@ describe("validateInviteToken: jsonwebtoken failures are MedusaError invalid_dat
       await withModule(async (m) => {
         await m.service.createInvites({ email: "present@example.com" })
         m.bus.calls.length = 0
-        const promise = svc(m).validateInviteToken(token)
+        const promise = m.service.validateInviteToken(token as any)
         assert.ok(promise instanceof Promise, "a rejection, not a synchronous throw")
         assertMedusaError(await rejection(promise), "invalid_data", expected)
         assert.equal(m.bus.calls.length, 0)
@@ -402,7 +306,7 @@ describe("validateInviteToken: jsonwebtoken failures are MedusaError invalid_dat
       const invite = await m.service.createInvites({ email: "honest@example.com" })
       const tampered = withPayload(invite.token, (payload) => (payload.email = "evil@example.com"))
       assert.notEqual(tampered, invite.token)
-      assertMedusaError(await rejection(svc(m).validateInviteToken(tampered)), "invalid_data", "invalid signature")
+      assertMedusaError(await rejection(m.service.validateInviteToken(tampered)), "invalid_data", "invalid signature")
     })
   })
 
@@ -410,7 +314,7 @@ describe("validateInviteToken: jsonwebtoken failures are MedusaError invalid_dat
     await withModule(async (m) => {
       const [mine, theirs] = await m.service.createInvites([{ email: "mine@example.com" }, { email: "theirs@example.com" }])
       const tampered = withPayload(mine.token, (payload) => (payload.id = theirs.id))
-      assertMedusaError(await rejection(svc(m).validateInviteToken(tampered)), "invalid_data", "invalid signature")
+      assertMedusaError(await rejection(m.service.validateInviteToken(tampered)), "invalid_data", "invalid signature")
     })
   })
 
@@ -419,9 +323,9 @@ describe("validateInviteToken: jsonwebtoken failures are MedusaError invalid_dat
       const invite = await m.service.createInvites({ email: "sig@example.com" })
       const tampered = withBadSignature(invite.token)
       assert.notEqual(tampered, invite.token)
-      assertMedusaError(await rejection(svc(m).validateInviteToken(tampered)), "invalid_data", "invalid signature")
+      assertMedusaError(await rejection(m.service.validateInviteToken(tampered)), "invalid_data", "invalid signature")
       // the genuine one still validates
-      assert.deepEqual(await svc(m).validateInviteToken(invite.token), invite)
+      assert.deepEqual(await m.service.validateInviteToken(invite.token), invite)
     })
   })
 
@@ -429,7 +333,7 @@ describe("validateInviteToken: jsonwebtoken failures are MedusaError invalid_dat
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "foreign@example.com" })
       const token = jwt.sign({ id: invite.id, email: invite.email }, "some-other-secret-9d1e", { expiresIn: 3600 })
-      assertMedusaError(await rejection(svc(m).validateInviteToken(token)), "invalid_data", "invalid signature")
+      assertMedusaError(await rejection(m.service.validateInviteToken(token)), "invalid_data", "invalid signature")
     })
   })
 
@@ -438,7 +342,7 @@ describe("validateInviteToken: jsonwebtoken failures are MedusaError invalid_dat
     try {
       await withModule(async (m) => {
         const invite = await other.service.createInvites({ email: "other-module@example.com" })
-        assertMedusaError(await rejection(svc(m).validateInviteToken(invite.token)), "invalid_data", "invalid signature")
+        assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "invalid_data", "invalid signature")
       })
     } finally {
       await other.close()
@@ -448,25 +352,25 @@ describe("validateInviteToken: jsonwebtoken failures are MedusaError invalid_dat
   test("jwt_options.notBefore 60: a fresh token is 'jwt not active'", async () => {
     await withOptions({ jwt_options: { notBefore: 60 } }, async (m) => {
       const invite = await m.service.createInvites({ email: "nbf@example.com" })
-      assertMedusaError(await rejection(svc(m).validateInviteToken(invite.token)), "invalid_data", "jwt not active")
+      assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "invalid_data", "jwt not active")
     })
   })
 
   test("jwt_options.algorithm HS512 is enforced: an HS256 token (right secret) is 'invalid algorithm'", async () => {
     await withOptions({ jwt_options: { algorithm: "HS512" } }, async (m) => {
       const invite = await m.service.createInvites({ email: "alg@example.com" })
-      assert.deepEqual(await svc(m).validateInviteToken(invite.token), invite)
+      assert.deepEqual(await m.service.validateInviteToken(invite.token), invite)
       const hs256 = jwt.sign({ id: invite.id, email: invite.email }, SECRET, { algorithm: "HS256", expiresIn: 3600 })
-      assertMedusaError(await rejection(svc(m).validateInviteToken(hs256)), "invalid_data", "invalid algorithm")
+      assertMedusaError(await rejection(m.service.validateInviteToken(hs256)), "invalid_data", "invalid algorithm")
     })
   })
 
   test("jwt_options.issuer is verified: a jsonwebtoken token without iss is 'jwt issuer invalid. expected: iss1'", async () => {
     await withOptions({ jwt_options: { issuer: "iss1" } }, async (m) => {
       const invite = await m.service.createInvites({ email: "iss@example.com" })
-      assert.deepEqual(await svc(m).validateInviteToken(invite.token), invite)
+      assert.deepEqual(await m.service.validateInviteToken(invite.token), invite)
       const token = jwt.sign({ id: invite.id, email: invite.email }, SECRET, { expiresIn: 3600 })
-      assertMedusaError(await rejection(svc(m).validateInviteToken(token)), "invalid_data", "jwt issuer invalid. expected: iss1")
+      assertMedusaError(await rejection(m.service.validateInviteToken(token)), "invalid_data", "jwt issuer invalid. expected: iss1")
     })
   })
 })
@@ -479,11 +383,11 @@ describe("validateInviteToken: jwt_public_key and jwt_verify_options", () => {
     await withOptions({ jwt_secret: rsa.privateKey, jwt_public_key: rsa.publicKey, jwt_options: { algorithm: "RS256" } }, async (m) => {
       const invite = await m.service.createInvites({ email: "rs256@example.com", roles: ["admin"] })
       assert.equal(tokenPart(invite.token, 0).json.alg, "RS256")
-      const dto = await svc(m).validateInviteToken(invite.token)
+      const dto = await m.service.validateInviteToken(invite.token)
       assertInviteShape(dto)
       assert.deepEqual(dto, invite)
       // and a tampered RS256 signature is refused
-      assertMedusaError(await rejection(svc(m).validateInviteToken(withBadSignature(invite.token))), "invalid_data", "invalid signature")
+      assertMedusaError(await rejection(m.service.validateInviteToken(withBadSignature(invite.token))), "invalid_data", "invalid signature")
     })
   })
 
@@ -492,7 +396,7 @@ describe("validateInviteToken: jwt_public_key and jwt_verify_options", () => {
       const invite = await m.service.createInvites({ email: "rs-mismatch@example.com" })
       // the token itself is good for the matching key
       jwt.verify(invite.token, rsa.publicKey, { algorithms: ["RS256"] })
-      assertMedusaError(await rejection(svc(m).validateInviteToken(invite.token)), "invalid_data", "invalid signature")
+      assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "invalid_data", "invalid signature")
     })
   })
 
@@ -502,7 +406,7 @@ describe("validateInviteToken: jwt_public_key and jwt_verify_options", () => {
       const header = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url")
       const payload = invite.token.split(".")[1]
       const mac = createHmac("sha256", rsa.publicKey).update(`${header}.${payload}`).digest("base64url")
-      assertMedusaError(await rejection(svc(m).validateInviteToken(`${header}.${payload}.${mac}`)), "invalid_data", "invalid algorithm")
+      assertMedusaError(await rejection(m.service.validateInviteToken(`${header}.${payload}.${mac}`)), "invalid_data", "invalid algorithm")
     })
   })
 
@@ -511,7 +415,7 @@ describe("validateInviteToken: jwt_public_key and jwt_verify_options", () => {
       const invite = await m.service.createInvites({ email: "aud-store@example.com" })
       assert.equal(tokenPart(invite.token, 1).json.aud, "store")
       assertMedusaError(
-        await rejection(svc(m).validateInviteToken(invite.token)),
+        await rejection(m.service.validateInviteToken(invite.token)),
         "invalid_data",
         "jwt audience invalid. expected: admin",
       )
@@ -522,14 +426,14 @@ describe("validateInviteToken: jwt_public_key and jwt_verify_options", () => {
   test("jwt_verify_options { audience: 'store' } with tokens signed for 'store': validates", async () => {
     await withOptions({ jwt_options: { audience: "store" }, jwt_verify_options: { audience: "store" } }, async (m) => {
       const invite = await m.service.createInvites({ email: "aud-match@example.com" })
-      assert.deepEqual(await svc(m).validateInviteToken(invite.token), invite)
+      assert.deepEqual(await m.service.validateInviteToken(invite.token), invite)
     })
   })
 
   test("jwt_verify_options replaces jwt_options for verification: { algorithms: ['HS256'] } refuses HS512 tokens", async () => {
     await withOptions({ jwt_options: { algorithm: "HS512" }, jwt_verify_options: { algorithms: ["HS256"] } }, async (m) => {
       const invite = await m.service.createInvites({ email: "replace@example.com" })
-      assertMedusaError(await rejection(svc(m).validateInviteToken(invite.token)), "invalid_data", "invalid algorithm")
+      assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "invalid_data", "invalid algorithm")
     })
   })
 })
@@ -542,7 +446,7 @@ describe("refreshInviteTokens: what changes", () => {
       const invite = await m.service.createInvites({ email: "refresh@example.com", metadata: { k: "v" }, roles: ["admin"] })
       await tick(20)
       const before = Date.now()
-      const result = await svc(m).refreshInviteTokens([invite.id])
+      const result = await m.service.refreshInviteTokens([invite.id])
       const after = Date.now()
       assert.ok(Array.isArray(result))
       assert.equal(result.length, 1)
@@ -589,7 +493,7 @@ describe("refreshInviteTokens: what changes", () => {
       const [a, b, c] = await m.service.createInvites([{ email: "a@example.com" }, { email: "b@example.com" }, { email: "c@example.com" }])
       await tick()
       m.bus.calls.length = 0
-      const result = await svc(m).refreshInviteTokens([c.id, a.id, c.id])
+      const result = await m.service.refreshInviteTokens([c.id, a.id, c.id])
       assert.deepEqual(result.map((dto) => dto.id), [c.id, a.id])
       for (const dto of result) assertInviteShape(dto)
       assert.deepEqual(result.map((dto) => dto.email), ["c@example.com", "a@example.com"])
@@ -602,7 +506,7 @@ describe("refreshInviteTokens: what changes", () => {
         assert.equal(payload.id, dto.id)
       }
       // b untouched
-      assert.deepEqual(await svc(m).validateInviteToken(b.token), b)
+      assert.deepEqual(await m.service.validateInviteToken(b.token), b)
       assert.equal(storedRow(m.file, b.id).token, b.token)
       // events: updated c, updated a, then one token_generated with [c, a]
       assertEmits(m.bus, [refreshMessages([c.id, a.id])])
@@ -613,7 +517,7 @@ describe("refreshInviteTokens: what changes", () => {
     await withOptions({ jwt_options: { issuer: "iss1", audience: "aud1" }, valid_duration: "2h" }, async (m) => {
       const invite = await m.service.createInvites({ email: "opts@example.com" })
       const before = Date.now()
-      const [dto] = await svc(m).refreshInviteTokens([invite.id])
+      const [dto] = await m.service.refreshInviteTokens([invite.id])
       const after = Date.now()
       const payload = jwt.verify(dto.token, SECRET, { algorithms: ["HS256"], issuer: "iss1", audience: "aud1" }) as jwt.JwtPayload
       assert.equal((payload.exp as number) - (payload.iat as number), 7200)
@@ -621,18 +525,18 @@ describe("refreshInviteTokens: what changes", () => {
       const expires = dto.expires_at.getTime()
       assert.equal(expires % 1000, 0)
       assert.ok(expires >= (Math.floor(before / 1000) + 7200) * 1000 && expires <= (Math.floor(after / 1000) + 7200) * 1000)
-      assert.deepEqual(await svc(m).validateInviteToken(dto.token), dto)
+      assert.deepEqual(await m.service.validateInviteToken(dto.token), dto)
     })
   })
 
   test("an expired invite (expires_at in the past) is valid again after a refresh", async () => {
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "revive@example.com" })
-      await svc(m).updateInvites({ id: invite.id, expires_at: new Date(Date.now() - 60_000) })
-      assertMedusaError(await rejection(svc(m).validateInviteToken(invite.token)), "invalid_data", EXPIRED)
-      const [dto] = await svc(m).refreshInviteTokens([invite.id])
+      await m.service.updateInvites({ id: invite.id, expires_at: new Date(Date.now() - 60_000) })
+      assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "invalid_data", EXPIRED)
+      const [dto] = await m.service.refreshInviteTokens([invite.id])
       assert.ok(dto.expires_at.getTime() > Date.now())
-      assert.deepEqual(await svc(m).validateInviteToken(dto.token), dto)
+      assert.deepEqual(await m.service.validateInviteToken(dto.token), dto)
     })
   })
 
@@ -641,7 +545,7 @@ describe("refreshInviteTokens: what changes", () => {
       await m.service.createInvites({ email: "still@example.com" })
       m.bus.calls.length = 0
       const before = storedInvites(m.file)
-      assert.deepEqual(await svc(m).refreshInviteTokens([]), [])
+      assert.deepEqual(await m.service.refreshInviteTokens([]), [])
       assert.deepEqual(storedInvites(m.file), before)
       assert.equal(m.bus.calls.length, 0)
     })
@@ -654,7 +558,7 @@ describe("refreshInviteTokens: unknown or soft-deleted ids", () => {
       await m.service.createInvites({ email: "x@example.com" })
       m.bus.calls.length = 0
       const before = storedInvites(m.file)
-      assertMedusaError(await rejection(svc(m).refreshInviteTokens(["a", "b"])), "invalid_data", doNotExist(["a", "b"]), { allowIndex: true })
+      assertMedusaError(await rejection(m.service.refreshInviteTokens(["a", "b"])), "invalid_data", doNotExist(["a", "b"]), { allowIndex: true })
       assert.deepEqual(storedInvites(m.file), before)
       assert.equal(m.bus.calls.length, 0)
     })
@@ -667,30 +571,30 @@ describe("refreshInviteTokens: unknown or soft-deleted ids", () => {
       const before = storedInvites(m.file)
       await tick()
       assertMedusaError(
-        await rejection(svc(m).refreshInviteTokens(["nope2", live.id, "nope1", other.id])),
+        await rejection(m.service.refreshInviteTokens(["nope2", live.id, "nope1", other.id])),
         "invalid_data",
         doNotExist(["nope2", "nope1"]),
         { allowIndex: true },
       )
       assert.deepEqual(storedInvites(m.file), before, "tokens, expires_at and updated_at unchanged")
       assert.equal(m.bus.calls.length, 0)
-      assert.deepEqual(await svc(m).validateInviteToken(live.token), live)
-      assert.deepEqual(await svc(m).validateInviteToken(other.token), other)
+      assert.deepEqual(await m.service.validateInviteToken(live.token), live)
+      assert.deepEqual(await m.service.validateInviteToken(other.token), other)
     })
   })
 
   test("a soft-deleted id counts as missing; the live one beside it is not refreshed", async () => {
     await withModule(async (m) => {
       const [live, gone] = await m.service.createInvites([{ email: "live2@example.com" }, { email: "gone2@example.com" }])
-      await svc(m).softDeleteInvites([gone.id])
+      await m.service.softDeleteInvites([gone.id])
       m.bus.calls.length = 0
       const before = storedInvites(m.file)
-      assertMedusaError(await rejection(svc(m).refreshInviteTokens([live.id, gone.id])), "invalid_data", doNotExist([gone.id]), {
+      assertMedusaError(await rejection(m.service.refreshInviteTokens([live.id, gone.id])), "invalid_data", doNotExist([gone.id]), {
         allowIndex: true,
       })
       assert.deepEqual(storedInvites(m.file), before)
       assert.equal(m.bus.calls.length, 0)
-      assert.deepEqual(await svc(m).validateInviteToken(live.token), live)
+      assert.deepEqual(await m.service.validateInviteToken(live.token), live)
     })
   })
 })
@@ -700,7 +604,7 @@ describe("refreshInviteTokens: events", () => {
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "ev1@example.com" })
       m.bus.calls.length = 0
-      await svc(m).refreshInviteTokens([invite.id])
+      await m.service.refreshInviteTokens([invite.id])
       assert.deepEqual(m.bus.names, [UPDATED, TOKEN_GENERATED])
       assertEmits(m.bus, [
         [
@@ -720,7 +624,7 @@ describe("refreshInviteTokens: events", () => {
     await withModule(async (m) => {
       const [a, b, c] = await m.service.createInvites([{ email: "e1@example.com" }, { email: "e2@example.com" }, { email: "e3@example.com" }])
       m.bus.calls.length = 0
-      await svc(m).refreshInviteTokens([b.id, c.id, a.id])
+      await m.service.refreshInviteTokens([b.id, c.id, a.id])
       assert.deepEqual(m.bus.names, [UPDATED, UPDATED, UPDATED, TOKEN_GENERATED])
       assertEmits(m.bus, [refreshMessages([b.id, c.id, a.id])])
       assert.ok(Array.isArray((m.bus.calls[0].messages[3].data as { id: unknown }).id))
@@ -731,8 +635,8 @@ describe("refreshInviteTokens: events", () => {
     await withModule(async (m) => {
       const [a, b] = await m.service.createInvites([{ email: "g1@example.com" }, { email: "g2@example.com" }])
       m.bus.calls.length = 0
-      await svc(m).refreshInviteTokens([a.id], { eventGroupId: "grp-refresh" })
-      await svc(m).refreshInviteTokens([a.id, b.id], { eventGroupId: "grp-2" })
+      await m.service.refreshInviteTokens([a.id], { eventGroupId: "grp-refresh" })
+      await m.service.refreshInviteTokens([a.id, b.id], { eventGroupId: "grp-2" })
       assertEmits(m.bus, [refreshMessages([a.id], "grp-refresh"), refreshMessages([a.id, b.id], "grp-2")])
     })
   })
@@ -744,7 +648,7 @@ describe("refreshInviteTokens: events", () => {
       const aggregator = new MedusaLikeAggregator()
       const pre = { name: "pre.existing", metadata: { source: "test", object: "thing", action: "pre" }, data: { id: "p1" }, options: undefined }
       aggregator.save(pre)
-      await svc(m).refreshInviteTokens([invite.id], { messageAggregator: aggregator })
+      await m.service.refreshInviteTokens([invite.id], { messageAggregator: aggregator })
       assert.equal(m.bus.calls.length, 1)
       const [call] = m.bus.calls
       assert.deepEqual(call.options, { internal: true })
@@ -761,14 +665,14 @@ describe("refreshInviteTokens: events", () => {
       m.bus.calls.length = 0
       let refreshed: InviteDTO[] = []
       await m.service.transaction(async (tx) => {
-        refreshed = await svc(m).refreshInviteTokens([invite.id], { transactionManager: tx, eventGroupId: "g-tx" })
+        refreshed = await m.service.refreshInviteTokens([invite.id], { transactionManager: tx, eventGroupId: "g-tx" })
         assert.equal(m.bus.calls.length, 0, "held until commit")
         // inside the transaction the new token is the current one
-        assert.deepEqual(await svc(m).validateInviteToken(refreshed[0].token, { transactionManager: tx }), refreshed[0])
+        assert.deepEqual(await m.service.validateInviteToken(refreshed[0].token, { transactionManager: tx }), refreshed[0])
       })
       assertEmits(m.bus, [refreshMessages([invite.id], "g-tx")])
       assert.equal(storedRow(m.file, invite.id).token, refreshed[0].token)
-      assertMedusaError(await rejection(svc(m).validateInviteToken(invite.token)), "invalid_data", INVALID_TOKEN)
+      assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "invalid_data", INVALID_TOKEN)
     })
   })
 
@@ -777,7 +681,7 @@ describe("refreshInviteTokens: events", () => {
       const tx = await m.service.begin()
       const created = await m.service.createInvites([{ email: "t1@example.com" }, { email: "t2@example.com" }], { transactionManager: tx })
       const ids = created.map((dto) => dto.id)
-      await svc(m).refreshInviteTokens([ids[1]], { transactionManager: tx })
+      await m.service.refreshInviteTokens([ids[1]], { transactionManager: tx })
       assert.equal(m.bus.calls.length, 0)
       await tx.commit()
       assert.equal(m.bus.calls.length, 2)
@@ -792,13 +696,13 @@ describe("refreshInviteTokens: events", () => {
       m.bus.calls.length = 0
       const before = storedInvites(m.file)
       const tx = await m.service.begin()
-      const [refreshed] = await svc(m).refreshInviteTokens([invite.id], { transactionManager: tx })
+      const [refreshed] = await m.service.refreshInviteTokens([invite.id], { transactionManager: tx })
       assert.notEqual(refreshed.token, invite.token)
       await tx.rollback()
       assert.equal(m.bus.calls.length, 0)
       assert.deepEqual(storedInvites(m.file), before)
-      assert.deepEqual(await svc(m).validateInviteToken(invite.token), invite)
-      assertMedusaError(await rejection(svc(m).validateInviteToken(refreshed.token)), "invalid_data", INVALID_TOKEN)
+      assert.deepEqual(await m.service.validateInviteToken(invite.token), invite)
+      assertMedusaError(await rejection(m.service.validateInviteToken(refreshed.token)), "invalid_data", INVALID_TOKEN)
       assert.equal(m.bus.calls.length, 0)
     })
   })
@@ -808,7 +712,7 @@ describe("refreshInviteTokens: events", () => {
       const invite = await m.service.createInvites({ email: "fail@example.com" })
       m.bus.calls.length = 0
       const aggregator = new MedusaLikeAggregator()
-      await rejection(svc(m).refreshInviteTokens([invite.id, "missing"], { messageAggregator: aggregator }))
+      await rejection(m.service.refreshInviteTokens([invite.id, "missing"], { messageAggregator: aggregator }))
       assert.equal(m.bus.calls.length, 0)
       assert.equal(aggregator.count(), 0)
       assert.ok(!aggregator.calls.includes("save"))
