@@ -186,14 +186,14 @@ impl NativeModule {
   /// Runs `work` on the runtime and reports its envelope to the completion callback.
   fn submit(&self, call_id: u32, work: impl Future<Output = Result<String>> + Send + 'static) {
     let completion = Arc::clone(&self.completion);
-    spin::activity();
+    spin::submitted();
     napi::bindgen_prelude::spawn(async move {
       let envelope = respond(work).await;
       completion.call(
         FnArgs::from((call_id, envelope)),
         ThreadsafeFunctionCallMode::NonBlocking,
       );
-      spin::activity();
+      spin::completed();
     });
   }
 
