@@ -389,6 +389,43 @@ describe("A: Medusa's migrations first, then medusa-invites on the same database
     await medusa.service.deleteInvites([own[0].id])
     assert.deepEqual(await medusa.service.listInvites({ id: [own[0].id] }, { withDeleted: true }), [])
   })
+
+  test("4b. the lifecycle crosses modules: validate, refresh, update, list and accept on each other's rows", async () => {
+    // An invite Medusa created: we validate its token and return what Medusa returns (plus roles).
+    const medusaInvite = await medusa.service.createInvites({ email: "grace.lifecycle@example.com", metadata: { from: "medusa" } })
+    const ourView = await ours.validateInviteToken(medusaInvite.token)
+    assert.equal(ourView.roles, null)
+    assert.deepStrictEqual(asMedusaReads(ourView), await medusa.service.retrieveInvite(medusaInvite.id))
+
+    // We refresh it: Medusa refuses the old token and accepts the new one.
+    const [refreshed] = await ours.refreshInviteTokens([medusaInvite.id])
+    await assert.rejects(medusa.service.validateInviteToken(medusaInvite.token), { message: "The invite token is invalid" })
+    assert.deepStrictEqual(await medusa.service.validateInviteToken(refreshed.token), asMedusaReads(refreshed))
+
+    // Medusa updates it; we read the merged metadata, and both modules list the same rows.
+    await medusa.service.updateInvites({ id: medusaInvite.id, metadata: { note: "by Medusa" } })
+    assert.deepStrictEqual((await ours.retrieveInvite(medusaInvite.id)).metadata, { from: "medusa", note: "by Medusa" })
+    const ids = [medusaInvite.id, created[0].id, created[1].id]
+    const [oursListed, oursCount] = await ours.listAndCountInvites({ id: ids }, { order: { id: "ASC" } })
+    const [medusaListed, medusaCount] = await medusa.service.listAndCountInvites({ id: ids }, { order: { id: "ASC" } })
+    assert.equal(oursCount, medusaCount)
+    assert.deepStrictEqual(oursListed.map(asMedusaReads), medusaListed)
+
+    // We accept it: the user Medusa retrieves is ours, and the invite is gone for both modules.
+    const user = await ours.acceptInvite(refreshed.token, { first_name: "Grace" })
+    assert.equal(user.email, "grace.lifecycle@example.com")
+    const { roles: userRoles, ...userAsMedusa } = user
+    assert.equal(userRoles, null)
+    assert.deepStrictEqual(await medusa.service.retrieveUser(user.id), userAsMedusa)
+    assert.deepEqual(await medusa.service.listInvites({ id: [medusaInvite.id] }), [])
+    const [gone] = await medusa.service.listInvites({ id: [medusaInvite.id] }, { withDeleted: true })
+    assert.equal(gone.accepted, true)
+    assert.ok(gone.deleted_at instanceof Date)
+    await assert.rejects(medusa.service.validateInviteToken(refreshed.token), { message: `Invite with id: ${medusaInvite.id} was not found` })
+    await assert.rejects(medusa.service.createInvites({ email: "grace.lifecycle@example.com" }), {
+      message: "User account for following email(s) already exist: grace.lifecycle@example.com",
+    })
+  })
 })
 
 // ---------------------------------------------------------------------------------------------
