@@ -1,8 +1,8 @@
 // acceptInvite, createUsers' `user.user.created` event, retrieveUser and listUsers (spec §8;
-// decisions in notes/lifecycle.md, issue 5): one call validates the token, creates the user with
+// decisions in the README, "The invite lifecycle", issue 5): one call validates the token, creates the user with
 // the invite's email and roles, marks the invite accepted and soft-deletes it, all in one
-// transaction; every refusal changes nothing and emits nothing; events `user.user.created` then
-// `user.invite.deleted`, once, after commit.
+// transaction; every refusal changes nothing and emits nothing; events `user.user.created`,
+// `user.invite.deleted` and the workflow event `invite.accepted`, once, after commit.
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
 import jwt from "jsonwebtoken"
@@ -40,6 +40,7 @@ const userExists = (email: string) => `User with email: ${email}, already exists
 const accountExists = (email: string) => `User account for following email(s) already exist: ${email}`
 
 const USER_CREATED = "user.user.created"
+const INVITE_ACCEPTED = "invite.accepted"
 
 function assertUserShape(user: UserDTO): void {
   assert.equal(Object.getPrototypeOf(user), Object.prototype)
@@ -63,9 +64,18 @@ function within(date: Date, before: number, after: number, what: string): void {
   assert.ok(t >= before && t <= after, `${what} ${t} not within [${before}, ${after}]`)
 }
 
-/** The messages of one acceptInvite call (notes/lifecycle.md). */
+/** Medusa's accept workflow event (emitEventStep's shape: metadata holds only the group id). */
+function acceptedMessage(inviteId: string, eventGroupId?: string): Message {
+  return { name: INVITE_ACCEPTED, metadata: eventGroupId === undefined ? {} : { eventGroupId }, data: { id: inviteId } } as Message
+}
+
+/** The messages of one acceptInvite call: the module's two, then the workflow's. */
 function acceptMessages(userId: string, inviteId: string, eventGroupId?: string): Message[] {
-  return [eventMessage(USER_CREATED, "user", "created", userId, eventGroupId), deletedMessage(inviteId, eventGroupId)]
+  return [
+    eventMessage(USER_CREATED, "user", "created", userId, eventGroupId),
+    deletedMessage(inviteId, eventGroupId),
+    acceptedMessage(inviteId, eventGroupId),
+  ]
 }
 
 /** The messages of one createUsers call that created `ids`. */
@@ -123,14 +133,17 @@ describe("acceptInvite: end to end", () => {
       within(user.created_at, before, after, "created_at")
       within(user.updated_at, before, after, "updated_at")
 
-      // events: user.user.created then user.invite.deleted, one emit
-      assert.deepEqual(m.bus.names, [USER_CREATED, DELETED])
+      // events: user.user.created, user.invite.deleted, then the workflow's invite.accepted, one emit
+      assert.deepEqual(m.bus.names, [USER_CREATED, DELETED, INVITE_ACCEPTED])
       assertEmits(m.bus, [
         [
           { name: "user.user.created", metadata: { source: "user", object: "user", action: "created" }, data: { id: user.id } },
           { name: "user.invite.deleted", metadata: { source: "user", object: "invite", action: "deleted" }, data: { id: invite.id } },
+          { name: "invite.accepted", metadata: {}, data: { id: invite.id } } as Message,
         ],
       ])
+      // Exactly Medusa's emitEventStep message: name, data, options, metadata.
+      assert.deepStrictEqual(m.bus.calls[0].messages[2], { name: "invite.accepted", data: { id: invite.id }, options: undefined, metadata: {} })
 
       // the user is there
       assert.deepEqual(await m.service.retrieveUser(user.id), user)
@@ -407,7 +420,7 @@ describe("acceptInvite: refusals change nothing and emit nothing", () => {
 })
 
 describe("acceptInvite: transactions", () => {
-  test("in module.transaction: no event before commit; after it, one emit of user.user.created, user.invite.deleted", async () => {
+  test("in module.transaction: no event before commit; after it, one emit of user.user.created, user.invite.deleted, invite.accepted", async () => {
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "tx@example.com", roles: ["r1"] })
       m.bus.calls.length = 0
@@ -440,7 +453,7 @@ describe("acceptInvite: transactions", () => {
       assert.equal(m.bus.calls.length, 0)
       await tx.commit()
       assert.equal(m.bus.calls.length, 2)
-      assert.deepEqual(m.bus.names, ["user.invite.created", "user.user.invite.token_generated", USER_CREATED, DELETED])
+      assert.deepEqual(m.bus.names, ["user.invite.created", "user.user.invite.token_generated", USER_CREATED, DELETED, INVITE_ACCEPTED])
       assert.deepEqual(m.bus.calls[1].messages.map(normalize), acceptMessages(user.id, invite.id))
       assert.deepEqual(await m.service.listUsers(), [user])
     })

@@ -1,4 +1,4 @@
-// validateInviteToken and refreshInviteTokens (spec §8; decisions in notes/lifecycle.md, issue 5):
+// validateInviteToken and refreshInviteTokens (spec §8; decisions in the README, "The invite lifecycle", issue 5):
 // jsonwebtoken's exact messages as MedusaError invalid_data, the live invite's current token and
 // expiry, verification with jwt_public_key / jwt_verify_options, no events from validate;
 // refresh: new token, jti and expires_at, all-or-nothing on unknown ids, Medusa's event list
@@ -61,7 +61,7 @@ function assertInviteShape(dto: InviteDTO): void {
   assert.ok(dto.roles === null || (Array.isArray(dto.roles) && dto.roles.every((r) => typeof r === "string")))
 }
 
-/** The messages of one refreshInviteTokens call that refreshed `ids` (notes/lifecycle.md). */
+/** The messages of one refreshInviteTokens call that refreshed `ids` (the README, "The invite lifecycle"). */
 function refreshMessages(ids: string[], eventGroupId?: string): Message[] {
   return [...ids.map((id) => updatedMessage(id, eventGroupId)), tokenGeneratedMessage(ids, eventGroupId, "created")]
 }

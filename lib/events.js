@@ -42,6 +42,14 @@ function inviteUpdatedMessages(updatedIds, allIds, action, eventGroupId) {
 }
 
 const inviteDeletedMessages = (ids, eventGroupId) => perRow(INVITE_DELETED, "invite", "deleted", ids, eventGroupId);
+
+/**
+ * Medusa's accept workflow announces `invite.accepted` with its emitEventStep, whose messages
+ * are shaped `name, data, options, metadata` (metadata: only the event group id).
+ */
+function inviteAcceptedMessage(id, eventGroupId) {
+  return { name: "invite.accepted", data: { id }, options: undefined, metadata: eventGroupId === undefined ? {} : { eventGroupId } };
+}
 const userCreatedMessages = (ids, eventGroupId) => perRow(USER_CREATED, "user", "created", ids, eventGroupId);
 
 /** One `user.invite.created` per invite, then one `token_generated` for the call. */
@@ -79,6 +87,7 @@ module.exports = {
   inviteUpdatedMessages,
   inviteDeletedMessages,
   userCreatedMessages,
+  inviteAcceptedMessage,
   deliver,
   INVITE_CREATED,
   INVITE_TOKEN_GENERATED,

@@ -6,7 +6,7 @@ const {
   encodeInvite, encodeUser, encodeInviteUpdate, encodeIds, encodeQuery, encodeToken, encodeContext,
 } = require("./wire");
 const {
-  inviteCreatedMessages, inviteUpdatedMessages, inviteDeletedMessages, userCreatedMessages, deliver,
+  inviteCreatedMessages, inviteUpdatedMessages, inviteDeletedMessages, userCreatedMessages, inviteAcceptedMessage, deliver,
 } = require("./events");
 const { InviteTransaction, joinTransaction, reserveDelivery, markClosed } = require("./transaction");
 const { NativeChannel } = require("./native");
@@ -344,6 +344,8 @@ class UserModuleService {
       (result, eventGroupId) => [
         ...userCreatedMessages([result.user.id], eventGroupId),
         ...inviteDeletedMessages([result.inviteId], eventGroupId),
+        // What Medusa's accept workflow emits once it has run (InviteWorkflowEvents.ACCEPTED).
+        inviteAcceptedMessage(result.inviteId, eventGroupId),
       ],
     );
     return userDto(result.user);
