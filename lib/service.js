@@ -250,6 +250,19 @@ class UserModuleService {
   }
 
   /**
+   * A read (retrieve, list, listAndCount of invites or users): the DTOs, `config.select`
+   * applied; `[dtos, count]` when the native side counted.
+   */
+  async #find(method, key, value, config, sharedContext) {
+    const result = await this.#lifecycle(method, () => ({ [key]: encodeQuery(value), config: encodeQuery(config) }), sharedContext);
+    const select = selector(config);
+    const dtos = result.invites
+      ? result.invites.map((invite) => select(storedInviteDto(invite)))
+      : result.users.map((user) => select(userDto(user)));
+    return result.count === undefined ? dtos : [dtos, result.count];
+  }
+
+  /**
    * Medusa's `validateInviteToken`: verifies the token (jwt_public_key ?? jwt_secret,
    * jwt_verify_options ?? jwt_options) and returns the live invite whose current token it is.
    */
@@ -275,22 +288,18 @@ class UserModuleService {
 
   /** Medusa's `retrieveInvite`: not_found when there is no such (live) invite. */
   async retrieveInvite(id, config, sharedContext) {
-    const { invites } = await this.#lifecycle("retrieveInvite", () => ({ id: encodeQuery(id), config: encodeQuery(config) }), sharedContext);
-    return selector(config)(storedInviteDto(invites[0]));
+    const [invite] = await this.#find("retrieveInvite", "id", id, config, sharedContext);
+    return invite;
   }
 
   /** Medusa's `listInvites`: default order `id ASC`, soft-deleted hidden unless `withDeleted`. */
   async listInvites(filters, config, sharedContext) {
-    const { invites } = await this.#lifecycle("listInvites", () => ({ filters: encodeQuery(filters), config: encodeQuery(config) }), sharedContext);
-    const select = selector(config);
-    return invites.map((invite) => select(storedInviteDto(invite)));
+    return this.#find("listInvites", "filters", filters, config, sharedContext);
   }
 
   /** Medusa's `listAndCountInvites`: `[page, count of every match]`. */
   async listAndCountInvites(filters, config, sharedContext) {
-    const { invites, count } = await this.#lifecycle("listAndCountInvites", () => ({ filters: encodeQuery(filters), config: encodeQuery(config) }), sharedContext);
-    const select = selector(config);
-    return [invites.map((invite) => select(storedInviteDto(invite))), count];
+    return this.#find("listAndCountInvites", "filters", filters, config, sharedContext);
   }
 
   /** Medusa's `updateInvites`: one object in, one out; an array in, an array out. */
@@ -353,22 +362,18 @@ class UserModuleService {
 
   /** Medusa's `retrieveUser`. */
   async retrieveUser(id, config, sharedContext) {
-    const { users } = await this.#lifecycle("retrieveUser", () => ({ id: encodeQuery(id), config: encodeQuery(config) }), sharedContext);
-    return selector(config)(userDto(users[0]));
+    const [user] = await this.#find("retrieveUser", "id", id, config, sharedContext);
+    return user;
   }
 
   /** Medusa's `listUsers`. */
   async listUsers(filters, config, sharedContext) {
-    const { users } = await this.#lifecycle("listUsers", () => ({ filters: encodeQuery(filters), config: encodeQuery(config) }), sharedContext);
-    const select = selector(config);
-    return users.map((user) => select(userDto(user)));
+    return this.#find("listUsers", "filters", filters, config, sharedContext);
   }
 
   /** Medusa's `listAndCountUsers`. */
   async listAndCountUsers(filters, config, sharedContext) {
-    const { users, count } = await this.#lifecycle("listAndCountUsers", () => ({ filters: encodeQuery(filters), config: encodeQuery(config) }), sharedContext);
-    const select = selector(config);
-    return [users.map((user) => select(userDto(user))), count];
+    return this.#find("listAndCountUsers", "filters", filters, config, sharedContext);
   }
 
   /**

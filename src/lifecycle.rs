@@ -117,30 +117,25 @@ pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
       session.delete_invites(&unique(ids)).await?,
     ))),
     Op::SoftDelete { ids, now } => {
-      let mut live = live_invites(session, ids).await?;
-      for invite in live.values_mut() {
+      let mut invites = invites_in_order(session, ids, false).await?;
+      for invite in &mut invites {
         invite.deleted_at = Some(*now);
       }
-      let invites: Vec<Invite> = live.into_values().collect();
       session.save_invites(&invites).await?;
-      Ok(Done::Ids(in_order(ids, ids_of(&invites))))
+      Ok(Done::Ids(ids_of(&invites)))
     }
     Op::Restore { ids } => {
-      let found = session
-        .find_invites(&Query::by_ids(Entity::Invite, &unique(ids), true))
-        .await?;
-      let mut restored: Vec<Invite> = found
-        .rows
+      // In input order: Medusa reports the first id's email when several collide.
+      let mut restored: Vec<Invite> = invites_in_order(session, ids, true)
+        .await?
         .into_iter()
         .filter(|invite| invite.deleted_at.is_some())
         .collect();
-      // Medusa reports the first id's email when several collide; input order decides.
-      restored.sort_by_key(|invite| ids.iter().position(|id| *id == invite.id));
       for invite in &mut restored {
         invite.deleted_at = None;
       }
       session.save_invites(&restored).await?;
-      Ok(Done::Ids(in_order(ids, ids_of(&restored))))
+      Ok(Done::Ids(ids_of(&restored)))
     }
     Op::Accept {
       invite_id,
@@ -173,13 +168,14 @@ fn in_order(input: &[String], done: Vec<String>) -> Vec<String> {
     .collect()
 }
 
-/// The live invites with these ids, by id.
-async fn live_invites(
+/// The invites with these ids (live ones, or also soft-deleted ones), by id.
+async fn invites_by_id(
   session: &mut dyn Session,
   ids: &[String],
+  with_deleted: bool,
 ) -> Result<HashMap<String, Invite>> {
   let found = session
-    .find_invites(&Query::by_ids(Entity::Invite, &unique(ids), false))
+    .find_invites(&Query::by_ids(Entity::Invite, &unique(ids), with_deleted))
     .await?;
   Ok(
     found
@@ -190,19 +186,39 @@ async fn live_invites(
   )
 }
 
+/// The invites with these ids, in the order of `ids`, each once.
+async fn invites_in_order(
+  session: &mut dyn Session,
+  ids: &[String],
+  with_deleted: bool,
+) -> Result<Vec<Invite>> {
+  let mut found = invites_by_id(session, ids, with_deleted).await?;
+  Ok(
+    unique(ids)
+      .iter()
+      .filter_map(|id| found.remove(id))
+      .collect(),
+  )
+}
+
+/// The ids of `ids` (each once, in order) that `found` lacks.
+fn missing<'a>(ids: &'a [String], found: &HashMap<String, Invite>) -> Vec<&'a str> {
+  let mut seen = HashSet::new();
+  ids
+    .iter()
+    .filter(|id| seen.insert(id.as_str()) && !found.contains_key(*id))
+    .map(String::as_str)
+    .collect()
+}
+
 async fn refresh(
   session: &mut dyn Session,
   ids: &[String],
   signer: &TokenSigner,
   now: i64,
 ) -> Result<Done> {
-  let ids = unique(ids);
-  let mut live = live_invites(session, &ids).await?;
-  let missing: Vec<&str> = ids
-    .iter()
-    .filter(|id| !live.contains_key(*id))
-    .map(String::as_str)
-    .collect();
+  let mut live = invites_by_id(session, ids, false).await?;
+  let missing = missing(ids, &live);
   if !missing.is_empty() {
     return Err(Error::invalid_data(format!(
       "The following invites do not exist: {}",
@@ -210,9 +226,9 @@ async fn refresh(
     )));
   }
   let expires_at = signer.expires_at_ms(now);
-  let mut invites = Vec::with_capacity(ids.len());
-  for id in &ids {
-    let Some(mut invite) = live.remove(id) else {
+  let mut invites = Vec::with_capacity(live.len());
+  for id in unique(ids) {
+    let Some(mut invite) = live.remove(&id) else {
       continue;
     };
     invite.token = signer.sign(&invite.id, &invite.email, now)?;
@@ -227,17 +243,8 @@ async fn refresh(
 
 async fn update(session: &mut dyn Session, items: &[InviteUpdate], now: i64) -> Result<Done> {
   let ids: Vec<String> = items.iter().map(|item| item.id.clone()).collect();
-  let mut live = live_invites(session, &ids).await?;
-  let missing: Vec<&str> = unique(&ids)
-    .iter()
-    .filter(|id| !live.contains_key(*id))
-    .map(|id| {
-      ids
-        .iter()
-        .find(|given| *given == id)
-        .map_or("", String::as_str)
-    })
-    .collect();
+  let mut live = invites_by_id(session, &ids, false).await?;
+  let missing = missing(&ids, &live);
   if !missing.is_empty() {
     return Err(Error::new(
       ErrorKind::NotFound,
@@ -254,21 +261,21 @@ async fn update(session: &mut dyn Session, items: &[InviteUpdate], now: i64) -> 
       changed_ids.insert(item.id.clone());
     }
   }
-  let mut to_save: Vec<Invite> = live
-    .values()
-    .filter(|invite| changed_ids.contains(&invite.id))
-    .cloned()
+  let unique_ids = unique(&ids);
+  let to_save: Vec<Invite> = unique_ids
+    .iter()
+    .filter(|id| changed_ids.contains(*id))
+    .filter_map(|id| live.get(id).cloned())
     .collect();
-  to_save.sort_by_key(|invite| ids.iter().position(|id| *id == invite.id));
   session.save_invites(&to_save).await?;
-  let mut seen = HashSet::new();
+  let mut announced = HashSet::new();
   let mut invites = Vec::with_capacity(items.len());
   let mut changed = Vec::with_capacity(items.len());
   for item in items {
     if let Some(invite) = live.get(&item.id) {
       invites.push(invite.clone());
       // A row updated twice in one call is announced once.
-      changed.push(changed_ids.contains(&item.id) && seen.insert(item.id.as_str()));
+      changed.push(changed_ids.contains(&item.id) && announced.insert(item.id.as_str()));
     }
   }
   Ok(Done::Updated { invites, changed })
@@ -289,11 +296,14 @@ fn apply(invite: &mut Invite, item: &InviteUpdate) -> Result<bool> {
   if let Some(roles) = &item.roles {
     invite.roles = roles.clone();
   }
+  let mut metadata_changed = false;
   if let Some(metadata) = &item.metadata {
-    invite.metadata = merge_metadata(invite.metadata.as_deref(), metadata.as_deref())?;
+    let stored = parse_object(invite.metadata.as_deref())?;
+    let merged = merge_metadata(stored.clone(), metadata.as_deref())?;
+    // Compared as values: the stored text may be jsonb's rendering of the same object.
+    metadata_changed = merged != stored;
+    invite.metadata = merged.map(|merged| Value::Object(merged).to_string());
   }
-  let metadata_changed =
-    parse_object(before.metadata.as_deref())? != parse_object(invite.metadata.as_deref())?;
   Ok(
     metadata_changed
       || before.email != invite.email
@@ -314,11 +324,14 @@ fn parse_object(json: Option<&str>) -> Result<Option<Map<String, Value>>> {
 
 /// Medusa's metadata update: the given keys are set on the stored object, a key set to `""`
 /// is removed, and `null` clears it all (spec §8).
-fn merge_metadata(stored: Option<&str>, given: Option<&str>) -> Result<Option<String>> {
+fn merge_metadata(
+  stored: Option<Map<String, Value>>,
+  given: Option<&str>,
+) -> Result<Option<Map<String, Value>>> {
   let Some(given) = parse_object(given)? else {
     return Ok(None);
   };
-  let mut merged = parse_object(stored)?.unwrap_or_default();
+  let mut merged = stored.unwrap_or_default();
   for (key, value) in given {
     if value == Value::String(String::new()) {
       merged.remove(&key);
@@ -326,7 +339,7 @@ fn merge_metadata(stored: Option<&str>, given: Option<&str>) -> Result<Option<St
       merged.insert(key, value);
     }
   }
-  Ok(Some(Value::Object(merged).to_string()))
+  Ok(Some(merged))
 }
 
 /// Tokens compare in constant time: how much of a guess matches must not show in the timing.
@@ -362,9 +375,9 @@ async fn accept(
   user: &User,
   now: i64,
 ) -> Result<Done> {
-  let mut live = live_invites(session, &[invite_id.to_string()]).await?;
-  let mut invite = live
-    .remove(invite_id)
+  let mut invite = invites_in_order(session, &[invite_id.to_string()], false)
+    .await?
+    .pop()
     .ok_or_else(|| invite_not_found(invite_id))?;
   check_invite(&invite, token, now)?;
   let mut user = user.clone();
@@ -400,13 +413,16 @@ mod tests {
 
   #[test]
   fn metadata_merges_shallowly_and_empty_strings_remove_keys() {
-    let merged = merge_metadata(
-      Some(r#"{"k":"v","drop":"me","a":{"b":1}}"#),
-      Some(r#"{"drop":"","new":1,"a":{"c":2}}"#),
-    )
-    .unwrap();
-    assert_eq!(merged.as_deref(), Some(r#"{"k":"v","a":{"c":2},"new":1}"#));
-    assert_eq!(merge_metadata(Some(r#"{"k":1}"#), None).unwrap(), None);
+    let stored = parse_object(Some(r#"{"k":"v","drop":"me","a":{"b":1}}"#)).unwrap();
+    let merged = merge_metadata(stored, Some(r#"{"drop":"","new":1,"a":{"c":2}}"#)).unwrap();
+    assert_eq!(
+      merged
+        .map(|merged| Value::Object(merged).to_string())
+        .as_deref(),
+      Some(r#"{"k":"v","a":{"c":2},"new":1}"#)
+    );
+    let stored = parse_object(Some(r#"{"k":1}"#)).unwrap();
+    assert_eq!(merge_metadata(stored, None).unwrap(), None);
   }
 
   #[test]

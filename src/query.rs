@@ -418,37 +418,26 @@ fn list(
   negated: bool,
 ) -> Result<Condition> {
   if kind != Kind::Text {
-    let alternatives = values
+    // Booleans and times: equal to any of the values, or (negated) to none of them.
+    let comparison = if negated {
+      Comparison::Ne
+    } else {
+      Comparison::Eq
+    };
+    let conditions = values
       .iter()
       .map(|value| {
         Ok(Condition::Compare {
           column,
-          comparison: Comparison::Eq,
+          comparison,
           value: scalar(entity, column, kind, value)?,
         })
       })
       .collect::<Result<Vec<_>>>()?;
-    let any = Condition::Any(alternatives);
     return Ok(if negated {
-      // Not any of them: no value equals the column.
-      Condition::All(
-        match any {
-          Condition::Any(alternatives) => alternatives,
-          _ => Vec::new(),
-        }
-        .into_iter()
-        .map(|condition| match condition {
-          Condition::Compare { column, value, .. } => Condition::Compare {
-            column,
-            comparison: Comparison::Ne,
-            value,
-          },
-          other => other,
-        })
-        .collect(),
-      )
+      Condition::All(conditions)
     } else {
-      any
+      Condition::Any(conditions)
     });
   }
   let values = values

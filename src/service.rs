@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use crate::context::{CallContext, IsolationLevel};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::ids::IdGenerator;
 use crate::invite::{Invite, InviteUpdate, NewInvite, NewUser, User};
 use crate::lifecycle::{check_invite, invite_not_found, Done, Op};
@@ -119,6 +119,11 @@ pub struct InvitesResponse {
   pub replayed: bool,
 }
 
+/// A store answered a call with the outcome of another kind of call: a bug, never data.
+fn unexpected_outcome() -> Error {
+  Error::unexpected_state("Internal error in medusa-invites: unexpected store outcome")
+}
+
 pub fn now_ms() -> i64 {
   chrono::Utc::now().timestamp_millis()
 }
@@ -181,6 +186,25 @@ fn sign_all(
       tokens.extend(signed?);
     }
     Ok(tokens)
+  })
+}
+
+/// A user to insert, created at `now`; `user_<ULID>` unless the caller gave an id.
+fn new_user(item: NewUser, ids: &mut IdGenerator, now: i64) -> Result<User> {
+  Ok(User {
+    id: match item.id {
+      Some(id) => id,
+      None => ids.next("user")?,
+    },
+    email: item.email,
+    first_name: item.first_name,
+    last_name: item.last_name,
+    avatar_url: item.avatar_url,
+    metadata: item.metadata,
+    created_at: now,
+    updated_at: now,
+    deleted_at: None,
+    roles: None,
   })
 }
 
@@ -319,11 +343,7 @@ impl InviteModule {
         json,
         replayed: true,
       },
-      Outcome::Done(_) => {
-        return Err(Error::unexpected_state(
-          "Internal error in medusa-invites: unexpected store outcome",
-        ))
-      }
+      Outcome::Done(_) => return Err(unexpected_outcome()),
     })
   }
 
@@ -333,23 +353,7 @@ impl InviteModule {
     let mut ids = IdGenerator::new(now);
     let users = batch
       .into_iter()
-      .map(|item| {
-        Ok(User {
-          id: match item.id {
-            Some(id) => id,
-            None => ids.next("user")?,
-          },
-          email: item.email,
-          first_name: item.first_name,
-          last_name: item.last_name,
-          avatar_url: item.avatar_url,
-          metadata: item.metadata,
-          created_at: now,
-          updated_at: now,
-          deleted_at: None,
-          roles: None,
-        })
-      })
+      .map(|item| new_user(item, &mut ids, now))
       .collect::<Result<Vec<_>>>()?;
     if users.is_empty() {
       return Ok(users);
@@ -370,9 +374,7 @@ impl InviteModule {
   pub async fn lifecycle(&self, op: Op, call: &CallOptions) -> Result<Done> {
     match self.execute(Work::Lifecycle(op), call).await? {
       Outcome::Done(done) => Ok(done),
-      _ => Err(Error::unexpected_state(
-        "Internal error in medusa-invites: unexpected store outcome",
-      )),
+      _ => Err(unexpected_outcome()),
     }
   }
 
@@ -381,7 +383,7 @@ impl InviteModule {
     match self.verifier.verify(token, now)? {
       InviteId::Id(id) => Ok(id),
       InviteId::Missing => Err(Error::new(
-        crate::error::ErrorKind::NotFound,
+        ErrorKind::NotFound,
         "invite - id must be defined",
       )),
     }
@@ -400,6 +402,56 @@ impl InviteModule {
     .ok_or_else(|| invite_not_found(&id))?;
     check_invite(&invite, token, now)?;
     Ok(invite)
+  }
+
+  /// `retrieveInvite` / `retrieveUser`: the row with this id, or Medusa's not_found messages.
+  pub async fn retrieve(
+    &self,
+    entity: Entity,
+    id: Option<&str>,
+    config: &serde_json::Value,
+    call: &CallOptions,
+  ) -> Result<Done> {
+    let (noun, name) = match entity {
+      Entity::Invite => ("invite", "Invite"),
+      Entity::User => ("user", "User"),
+    };
+    let Some(id) = id else {
+      return Err(Error::new(
+        ErrorKind::NotFound,
+        format!("{noun} - id must be defined"),
+      ));
+    };
+    let query = Query::parse(entity, &serde_json::json!({ "id": id }), config, false)?;
+    let done = self.lifecycle(Op::Find(query), call).await?;
+    let found = match &done {
+      Done::Invites(found) => !found.rows.is_empty(),
+      Done::Users(found) => !found.rows.is_empty(),
+      _ => false,
+    };
+    if !found {
+      return Err(Error::new(
+        ErrorKind::NotFound,
+        format!("{name} with id: {id} was not found"),
+      ));
+    }
+    Ok(done)
+  }
+
+  /// `deleteInvites`: hard delete.
+  pub async fn delete_invites(&self, ids: Vec<String>, call: &CallOptions) -> Result<Done> {
+    self.lifecycle(Op::Delete { ids }, call).await
+  }
+
+  /// `softDeleteInvites`: `deleted_at` set on the live ones.
+  pub async fn soft_delete_invites(&self, ids: Vec<String>, call: &CallOptions) -> Result<Done> {
+    let op = Op::SoftDelete { ids, now: now_ms() };
+    self.lifecycle(op, call).await
+  }
+
+  /// `restoreInvites`: `deleted_at` cleared, unless a live invite now holds the email.
+  pub async fn restore_invites(&self, ids: Vec<String>, call: &CallOptions) -> Result<Done> {
+    self.lifecycle(Op::Restore { ids }, call).await
   }
 
   /// `refreshInviteTokens`: new tokens and expiry for live invites.
@@ -435,21 +487,7 @@ impl InviteModule {
   ) -> Result<Done> {
     let now = now_ms();
     let invite_id = self.verified_invite_id(token, now)?;
-    let user = User {
-      id: match user.id {
-        Some(id) => id,
-        None => IdGenerator::new(now).next("user")?,
-      },
-      email: user.email,
-      first_name: user.first_name,
-      last_name: user.last_name,
-      avatar_url: user.avatar_url,
-      metadata: user.metadata,
-      created_at: now,
-      updated_at: now,
-      deleted_at: None,
-      roles: None,
-    };
+    let user = new_user(user, &mut IdGenerator::new(now), now)?;
     let op = Op::Accept {
       invite_id,
       token: token.to_string(),

@@ -23,11 +23,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::context::{self, IsolationLevel, INVALID_ISOLATION_LEVEL};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::lifecycle::Op;
 use crate::options::ModuleOptions;
 use crate::query::{Entity, Query};
-use crate::service::{cpu_work, now_ms, CallOptions, InviteModule};
+use crate::service::{cpu_work, CallOptions, InviteModule};
 use crate::validation;
 
 /// `(call id, envelope JSON)`, called on the JS thread. Weak: it never keeps the process
@@ -56,13 +56,13 @@ struct CallInput {
   transaction: Option<u64>,
 }
 
-impl CallInput {
-  fn parse(json: &str) -> Result<Self> {
-    serde_json::from_str(json).map_err(|error| {
-      Error::unexpected_state(format!("Malformed input from the JS layer: {error}"))
-    })
-  }
+/// A call's JSON as `lib/service.js` writes it; anything else is a bug on the JS side.
+fn from_js<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+  serde_json::from_str(json)
+    .map_err(|error| Error::unexpected_state(format!("Malformed input from the JS layer: {error}")))
+}
 
+impl CallInput {
   /// The context's options, plus the input hash when an idempotency key asks for one.
   fn options(&self, method: &str) -> Result<CallOptions> {
     let context = context::validate(&self.context)?;
@@ -117,47 +117,6 @@ impl LifecycleInput {
   }
 }
 
-/// `retrieveInvite`/`retrieveUser`: Medusa's messages for a missing id and a missing row.
-async fn retrieve(
-  module: &InviteModule,
-  entity: Entity,
-  input: &LifecycleInput,
-  call: &CallOptions,
-) -> Result<String> {
-  let (noun, name) = match entity {
-    Entity::Invite => ("invite", "Invite"),
-    Entity::User => ("user", "User"),
-  };
-  let id = match input.arg("id") {
-    Value::String(id) if !id.is_empty() => id.clone(),
-    _ => {
-      return Err(Error::new(
-        ErrorKind::NotFound,
-        format!("{noun} - id must be defined"),
-      ))
-    }
-  };
-  let query = Query::parse(
-    entity,
-    &serde_json::json!({ "id": id }),
-    input.arg("config"),
-    false,
-  )?;
-  let done = module.lifecycle(Op::Find(query), call).await?;
-  let found = match &done {
-    crate::lifecycle::Done::Invites(found) => !found.rows.is_empty(),
-    crate::lifecycle::Done::Users(found) => !found.rows.is_empty(),
-    _ => false,
-  };
-  if !found {
-    return Err(Error::new(
-      ErrorKind::NotFound,
-      format!("{name} with id: {id} was not found"),
-    ));
-  }
-  Ok(output::done(&done))
-}
-
 /// Inputs up to this many bytes are parsed in place rather than on the blocking pool.
 const SMALL_INPUT: usize = 16 * 1024;
 
@@ -204,7 +163,7 @@ impl NativeModule {
     self.submit(call_id, async move {
       let small = call_json.len() <= SMALL_INPUT;
       let (batch, options) = cpu_work(small, move || {
-        let call = CallInput::parse(&call_json)?;
+        let call = from_js::<CallInput>(&call_json)?;
         let options = call.options("createInvites")?;
         Ok((validation::invites(&call.items)?, options))
       })
@@ -224,7 +183,7 @@ impl NativeModule {
   pub fn create_users(&self, call_id: u32, call_json: String) {
     let module = Arc::clone(&self.module);
     self.submit(call_id, async move {
-      let call = CallInput::parse(&call_json)?;
+      let call = from_js::<CallInput>(&call_json)?;
       let options = call.options("createUsers")?;
       let users = module
         .create_users(validation::users(&call.items)?, options)
@@ -239,9 +198,7 @@ impl NativeModule {
   pub fn lifecycle(&self, call_id: u32, method: String, call_json: String) {
     let module = Arc::clone(&self.module);
     self.submit(call_id, async move {
-      let input: LifecycleInput = serde_json::from_str(&call_json).map_err(|error| {
-        Error::unexpected_state(format!("Malformed input from the JS layer: {error}"))
-      })?;
+      let input: LifecycleInput = from_js(&call_json)?;
       let call = CallOptions {
         context: context::validate(&input.context)?,
         transaction: input.transaction,
@@ -261,8 +218,17 @@ impl NativeModule {
           let invite = module.validate_invite_token(&input.token()?, &call).await?;
           return Ok(output::invite(&invite));
         }
-        "retrieveInvite" => return retrieve(&module, Entity::Invite, &input, &call).await,
-        "retrieveUser" => return retrieve(&module, Entity::User, &input, &call).await,
+        "retrieveInvite" | "retrieveUser" => {
+          let entity = if method == "retrieveInvite" {
+            Entity::Invite
+          } else {
+            Entity::User
+          };
+          let id = input.arg("id").as_str().filter(|id| !id.is_empty());
+          module
+            .retrieve(entity, id, input.arg("config"), &call)
+            .await?
+        }
         "refreshInviteTokens" => module.refresh_invite_tokens(ids()?, &call).await?,
         "listInvites" => {
           module
@@ -279,15 +245,9 @@ impl NativeModule {
           };
           module.update_invites(items, &call).await?
         }
-        "deleteInvites" => module.lifecycle(Op::Delete { ids: ids()? }, &call).await?,
-        "softDeleteInvites" => {
-          let op = Op::SoftDelete {
-            ids: ids()?,
-            now: now_ms(),
-          };
-          module.lifecycle(op, &call).await?
-        }
-        "restoreInvites" => module.lifecycle(Op::Restore { ids: ids()? }, &call).await?,
+        "deleteInvites" => module.delete_invites(ids()?, &call).await?,
+        "softDeleteInvites" => module.soft_delete_invites(ids()?, &call).await?,
+        "restoreInvites" => module.restore_invites(ids()?, &call).await?,
         "acceptInvite" => {
           let user = validation::accepting_user(input.arg("user"))?;
           module.accept_invite(&input.token()?, user, &call).await?

@@ -287,29 +287,36 @@ async fn perform(connection: &Object, work: &Work) -> Result<Outcome> {
   }
 }
 
-/// Times read back as Unix milliseconds.
-fn ms(column: &str) -> String {
-  format!("floor(extract(epoch from {column}) * 1000)::int8")
+/// `column` read back as Unix milliseconds.
+macro_rules! ms {
+  ($column:literal) => {
+    concat!("floor(extract(epoch from ", $column, ") * 1000)::int8")
+  };
 }
 
-fn invite_columns() -> String {
-  format!(
-    "i.id, i.email, i.accepted, i.token, {}, i.metadata::text, {}, {}, {}, r.roles::text",
-    ms("i.expires_at"),
-    ms("i.created_at"),
-    ms("i.updated_at"),
-    ms("i.deleted_at")
-  )
-}
+/// The columns `find_invites` reads, in `Invite` order (times as Unix ms, JSON as text).
+const INVITE_COLUMNS: &str = concat!(
+  "i.id, i.email, i.accepted, i.token, ",
+  ms!("i.expires_at"),
+  ", i.metadata::text, ",
+  ms!("i.created_at"),
+  ", ",
+  ms!("i.updated_at"),
+  ", ",
+  ms!("i.deleted_at"),
+  ", r.roles::text"
+);
 
-fn user_columns() -> String {
-  format!(
-    "u.id, u.first_name, u.last_name, u.email, u.avatar_url, u.metadata::text, {}, {}, {}, r.roles::text",
-    ms("u.created_at"),
-    ms("u.updated_at"),
-    ms("u.deleted_at")
-  )
-}
+/// The columns `find_users` reads, in `User` order.
+const USER_COLUMNS: &str = concat!(
+  "u.id, u.first_name, u.last_name, u.email, u.avatar_url, u.metadata::text, ",
+  ms!("u.created_at"),
+  ", ",
+  ms!("u.updated_at"),
+  ", ",
+  ms!("u.deleted_at"),
+  ", r.roles::text"
+);
 
 const INVITES: Source = Source {
   table: r#""invite""#,
@@ -430,7 +437,7 @@ select count(*) from updated
 impl Session for PostgresSession<'_> {
   async fn find_invites(&mut self, query: &Query) -> Result<Found<Invite>> {
     self
-      .find(query, &INVITES, &invite_columns(), |row| Invite {
+      .find(query, &INVITES, INVITE_COLUMNS, |row| Invite {
         id: row.get(0),
         email: row.get(1),
         accepted: row.get(2),
@@ -447,7 +454,7 @@ impl Session for PostgresSession<'_> {
 
   async fn find_users(&mut self, query: &Query) -> Result<Found<User>> {
     self
-      .find(query, &USERS, &user_columns(), |row| User {
+      .find(query, &USERS, USER_COLUMNS, |row| User {
         id: row.get(0),
         first_name: row.get(1),
         last_name: row.get(2),
@@ -951,11 +958,11 @@ impl Store for PostgresStore {
           .await
           .map(|_| Outcome::Written),
         // A read of one statement needs no transaction of its own: one round trip.
-        (Work::Lifecycle(Op::Find(query)), _) if !query.count => {
+        (Work::Lifecycle(op @ Op::Find(query)), _) if !query.count => {
           let mut session = PostgresSession {
             connection: &connection,
           };
-          lifecycle::perform(&mut session, &Op::Find(query.clone()))
+          lifecycle::perform(&mut session, op)
             .await
             .map(Outcome::Done)
         }
@@ -974,7 +981,7 @@ impl Store for PostgresStore {
 
   async fn explain_invites(&self, query: &Query) -> Result<Vec<String>> {
     let connection = self.connection().await?;
-    let select = query.select(Dialect::Postgres, &INVITES, &invite_columns());
+    let select = query.select(Dialect::Postgres, &INVITES, INVITE_COLUMNS);
     let params: Vec<SqlParam> = select.params.iter().map(sql_param).collect();
     let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
       params.iter().map(|param| param.as_ref() as _).collect();
