@@ -1,10 +1,9 @@
 "use strict";
 // Input readers: emails from arguments, or a file / stdin as CSV, NDJSON or lines, streamed.
-// Each yields records `{ row, email, roles, metadata }`, or `{ row, email, error }` for a row
+// Each yields blocks (arrays) of records `{ row, email, roles, metadata }`, or `{ row, email, error }` for a row
 // that cannot be read (bad JSON, a missing email); `row` is 1-based among the data rows.
 const fs = require("node:fs");
 const path = require("node:path");
-const readline = require("node:readline");
 const { PassThrough, Transform } = require("node:stream");
 const { parse } = require("csv-parse");
 const { UsageError } = require("./errors");
@@ -77,68 +76,132 @@ function recordFromCells(row, email, rolesCell, metadataCell) {
   return { row, email, roles: roles.value, metadata: metadata.value };
 }
 
-async function* readCsv(stream) {
-  const parser = stream.pipe(
-    parse({ bom: true, columns: (header) => header.map((name) => name.trim().toLowerCase()), skip_empty_lines: true, relax_column_count: true, trim: false }),
-  );
-  let row = 0;
-  let checked = false;
-  const cellsOf = async function* () {
-    try {
-      yield* parser;
-    } catch (error) {
-      if (error?.code?.startsWith?.("CSV_")) throw new UsageError(`the input is not valid CSV after row ${row}: ${error.message}`);
-      throw error;
-    }
+/**
+ * The objects of an object-mode stream in blocks (what is buffered at each turn), so a row
+ * does not cost a promise of its own.
+ */
+async function* blocksOf(stream) {
+  let ended = false;
+  let failure;
+  let wake;
+  const signal = () => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
   };
-  for await (const cells of cellsOf()) {
-    if (!checked) {
-      if (!("email" in cells)) throw new UsageError("the CSV header has no email column");
-      checked = true;
-    }
-    row += 1;
-    const email = typeof cells.email === "string" ? cells.email.trim() : undefined;
-    yield recordFromCells(row, email, cells.roles, cells.metadata);
+  stream.on("readable", signal);
+  stream.once("end", () => {
+    ended = true;
+    signal();
+  });
+  stream.once("error", (error) => {
+    failure = error;
+    signal();
+  });
+  for (;;) {
+    if (failure) throw failure;
+    const block = [];
+    let item;
+    while ((item = stream.read()) !== null) block.push(item);
+    if (block.length > 0) yield block;
+    else if (ended) return;
+    else await new Promise((resolve) => (wake = resolve));
   }
 }
 
-async function* readLineRecords(stream, format) {
-  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+async function* readCsv(stream) {
+  const parser = stream.pipe(parse({ bom: true, skip_empty_lines: true, relax_column_count: true }));
+  stream.on("error", (error) => parser.destroy(error));
   let row = 0;
-  for await (const raw of lines) {
-    const line = row === 0 ? raw.replace(/^\uFEFF/, "").trim() : raw.trim();
-    if (line === "") continue;
-    row += 1;
-    if (format === "lines") {
-      yield { row, email: line, roles: null, metadata: null };
-      continue;
+  let columns;
+  try {
+    for await (const block of blocksOf(parser)) {
+      const records = [];
+      for (const cells of block) {
+        if (!columns) {
+          const names = cells.map((name) => String(name).trim().toLowerCase());
+          columns = { email: names.indexOf("email"), roles: names.indexOf("roles"), metadata: names.indexOf("metadata") };
+          if (columns.email < 0) throw new UsageError("the CSV header has no email column");
+          continue;
+        }
+        row += 1;
+        const email = cells[columns.email];
+        records.push(
+          recordFromCells(
+            row,
+            typeof email === "string" ? email.trim() : undefined,
+            columns.roles >= 0 ? cells[columns.roles] : undefined,
+            columns.metadata >= 0 ? cells[columns.metadata] : undefined,
+          ),
+        );
+      }
+      if (records.length > 0) yield records;
     }
-    let value;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      yield { row, email: "", error: "the line is not valid JSON" };
-      continue;
+  } catch (error) {
+    if (typeof error?.code === "string" && error.code.startsWith("CSV_")) {
+      throw new UsageError(`the input is not valid CSV after row ${row}: ${error.message}`);
     }
-    if (typeof value === "string") yield { row, email: value, roles: null, metadata: null };
-    else if (value && typeof value === "object" && !Array.isArray(value)) {
-      yield { row, email: value.email ?? "", roles: value.roles ?? null, metadata: value.metadata ?? null };
-    } else yield { row, email: "", error: "the line is neither an object nor an email string" };
+    throw error;
   }
+}
+
+/** The lines of a byte stream, in blocks (one block per chunk read). */
+async function* linesOf(stream) {
+  let rest = "";
+  let first = true;
+  for await (const chunk of stream) {
+    let text = rest + chunk.toString("utf8");
+    if (first) {
+      text = text.replace(/^\uFEFF/, "");
+      first = false;
+    }
+    const lines = text.split("\n");
+    rest = lines.pop();
+    if (lines.length > 0) yield lines;
+  }
+  if (rest !== "") yield [rest];
+}
+
+async function* readLineRecords(stream, format) {
+  let row = 0;
+  for await (const lines of linesOf(stream)) {
+    const records = [];
+    for (const raw of lines) {
+      const line = raw.trim();
+      if (line === "") continue;
+      row += 1;
+      records.push(lineRecord(row, line, format));
+    }
+    if (records.length > 0) yield records;
+  }
+}
+
+function lineRecord(row, line, format) {
+  if (format === "lines") return { row, email: line, roles: null, metadata: null };
+  let value;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { row, email: "", error: "the line is not valid JSON" };
+  }
+  if (typeof value === "string") return { row, email: value, roles: null, metadata: null };
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    return { row, email: value.email ?? "", roles: value.roles ?? null, metadata: value.metadata ?? null };
+  }
+  return { row, email: "", error: "the line is neither an object nor an email string" };
 }
 
 function readStream(stream, format) {
   return format === "csv" ? readCsv(stream) : readLineRecords(stream, format);
 }
 
-/** Records from the command-line arguments. */
+/** Records from the command-line arguments (one block). */
 async function* readArguments(emails) {
-  let row = 0;
-  for (const email of emails) yield { row: ++row, email, roles: null, metadata: null };
+  yield emails.map((email, i) => ({ row: i + 1, email, roles: null, metadata: null }));
 }
 
 /**
- * Opens the input: `{ records, size, bytesRead() }`. `format` is `--format-in` (or undefined:
+ * Opens the input: `{ blocks, size, bytesRead() }` (`blocks`: arrays of records). `format` is `--format-in` (or undefined:
  * detected from the file name, else from the first line).
  */
 async function openInput({ file, format, emails, stdin }) {
@@ -146,7 +209,7 @@ async function openInput({ file, format, emails, stdin }) {
     throw new UsageError(`--format-in must be one of ${FORMATS.join(", ")}; got ${JSON.stringify(format)}`);
   }
   if (file === undefined) {
-    return { records: readArguments(emails), size: emails.length, bytesRead: () => undefined, countsRows: true };
+    return { blocks: readArguments(emails), size: emails.length, bytesRead: () => undefined, countsRows: true };
   }
   const source = openSource(file, stdin);
   let bytes = 0;
@@ -166,7 +229,7 @@ async function openInput({ file, format, emails, stdin }) {
     chosen = formatFromFirstLine(firstLine);
     stream = replay;
   }
-  return { records: readStream(stream, chosen), size: source.size, bytesRead: () => bytes, format: chosen };
+  return { blocks: readStream(stream, chosen), size: source.size, bytesRead: () => bytes, format: chosen };
 }
 
 /**

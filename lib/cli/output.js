@@ -56,8 +56,22 @@ function createFormatter(format, columns, stream = process.stdout) {
   };
 
   if (format === "ndjson") {
+    // One line per record, keys in column order; built as text (no intermediate objects).
+    const prefixes = keys.map((key, i) => `${i === 0 ? "{" : ","}${JSON.stringify(key)}:`);
+    const line = (record) => {
+      let text = "";
+      for (let i = 0; i < keys.length; i++) {
+        const value = record[keys[i]];
+        text += prefixes[i] + (value === undefined ? "null" : JSON.stringify(value));
+      }
+      return `${text}}\n`;
+    };
     return {
-      write: (records) => sink.write(records.map((record) => `${JSON.stringify(pick(record))}\n`).join("")),
+      write: (records) => {
+        let text = "";
+        for (const record of records) text += line(record);
+        return sink.write(text);
+      },
       end: async () => {},
     };
   }

@@ -59,14 +59,13 @@ async function runInvite({ flags, positionals }) {
   const spool = allOrNothing ? createSpool() : undefined;
 
   const processBlock = async (records) => {
-    const readable = records.filter((record) => !record.error);
-    const created = await createRows(service, readable, { context, skipExisting: Boolean(flags["skip-existing"]) });
-    const byRow = new Map(created.map((result) => [result.row, result]));
-    const results = records.map((record) =>
-      record.error
-        ? { row: record.row, email: record.email, status: "failed", reason: record.error, id: null, token: null }
-        : byRow.get(record.row),
-    );
+    const unreadable = records.filter((record) => record.error);
+    const readable = unreadable.length > 0 ? records.filter((record) => !record.error) : records;
+    let results = await createRows(service, readable, { context, skipExisting: Boolean(flags["skip-existing"]) });
+    if (unreadable.length > 0) {
+      const failed = unreadable.map((record) => ({ row: record.row, email: record.email, status: "failed", reason: record.error, id: null, token: null }));
+      results = [...results, ...failed].sort((a, b) => a.row - b.row);
+    }
     for (const result of results) {
       if (dryRun && result.status === "created") {
         // The rows were written in a transaction that is rolled back: no id or token exists.
@@ -96,11 +95,13 @@ async function runInvite({ flags, positionals }) {
       inFlight = processBlock(records);
       inFlight.catch(() => {});
     };
-    for await (const record of input.records) {
-      block.push(record);
-      if (block.length >= chunkSize) {
-        await flush(block);
-        block = [];
+    for await (const records of input.blocks) {
+      for (const record of records) {
+        block.push(record);
+        if (block.length >= chunkSize) {
+          await flush(block);
+          block = [];
+        }
       }
     }
     if (block.length > 0) await flush(block);
