@@ -6,25 +6,19 @@
 // size). Both sides are timed from process start to exit on a fresh SQLite file; rounds
 // alternate. Peak RSS of the CLI process comes from /usr/bin/time (or is not shown).
 // Targets: the CLI at >= 80% of the library's throughput, with a peak RSS under 200 MB.
-//   node bench/cli.js [--rows N] [--rounds N] [--quick]
+//   node bench/cli.js [--rows N] [--rounds N] [--chunk-size N] [--quick]   (npm run bench runs it too)
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const quick = args.includes("--quick");
-const ROWS = option("--rows", quick ? 100_000 : 1_000_000);
-const ROUNDS = option("--rounds", quick ? 1 : 2);
-const CHUNK = option("--chunk-size", 2000); // 2000: the CLI's default --chunk-size
 const SECRET = "bench-cli-secret";
 const root = path.join(__dirname, "..");
-const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-invites-bench-cli-"));
 const timeBin = fs.existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+let ROWS;
+let ROUNDS;
+let CHUNK;
+let workDir;
 
 /** Row i of the input: the same on both sides. */
 const emailOf = (round, side, i) => `${side}${round}-${i}@example.com`;
@@ -81,7 +75,15 @@ function cli(round, csv) {
 
 const mib = (bytes) => (bytes === undefined ? "n/a" : `${(bytes / 2 ** 20).toFixed(0)} MiB`);
 
-function main() {
+/**
+ * Runs the comparison and prints it. `rows` (default 1,000,000; MEDUSA_INVITES_BENCH_CLI_ROWS),
+ * `rounds` (default 2), `chunkSize` (default 2000, the CLI's default).
+ */
+function runCliBench({ rows = Number(process.env.MEDUSA_INVITES_BENCH_CLI_ROWS ?? 1_000_000), rounds: roundCount = 2, chunkSize = 2000 } = {}) {
+  ROWS = rows;
+  ROUNDS = roundCount;
+  CHUNK = chunkSize;
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-invites-bench-cli-"));
   console.log(`\n== CLI: a ${ROWS.toLocaleString("en")}-row CSV into the embedded store (durable SQLite), chunks of ${CHUNK}, ${ROUNDS} round(s)`);
   const rounds = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -94,7 +96,7 @@ function main() {
     rounds.push(result);
     for (const file of fs.readdirSync(workDir)) if (file !== "rss.txt") fs.rmSync(path.join(workDir, file), { force: true });
   }
-  const rows = rounds.map((result, round) => ({
+  const table = rounds.map((result, round) => ({
     round: round + 1,
     "library invites/s": Math.round(ROWS / result.library.seconds),
     "CLI invites/s": Math.round(ROWS / result.cli.seconds),
@@ -102,7 +104,7 @@ function main() {
     "CLI peak RSS": mib(result.cli.rss),
     "library peak RSS": mib(result.library.rss),
   }));
-  console.table(rows);
+  console.table(table);
   const total = (side) => rounds.reduce((sum, result) => sum + result[side].seconds, 0);
   const share = total("library") / total("cli");
   const peak = Math.max(...rounds.map((result) => result.cli.rss ?? 0));
@@ -111,6 +113,17 @@ function main() {
       `CLI peak RSS ${mib(peak || undefined)} (target < 200 MB)`,
   );
   fs.rmSync(workDir, { recursive: true, force: true });
+  return { share, peakRss: peak };
 }
 
-main();
+module.exports = { runCliBench };
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const option = (name, fallback) => {
+    const at = args.indexOf(name);
+    return at >= 0 ? Number(args[at + 1]) : fallback;
+  };
+  const quick = args.includes("--quick");
+  runCliBench({ rows: option("--rows", quick ? 100_000 : undefined), rounds: option("--rounds", quick ? 1 : 2), chunkSize: option("--chunk-size", 2000) });
+}
