@@ -22,15 +22,19 @@ function toInvite(record) {
 }
 
 /**
- * Creates `records` (rows that were read; none carries a read error) and returns a result per
- * row: `{ row, email, status, reason, id, token }`, status `created`, `skipped` or `failed`.
+ * Creates `records` (rows that were read; none carries a read error) and settles each one:
+ * `status` (`created`, `skipped` or `failed`), `reason`, `id`, `token` are set on the record
+ * itself (no second object per row: a million rows stay light). Returns `records`.
  * `context`: the sharedContext of every call (a transaction in --dry-run / --all-or-nothing).
  * Errors that are not about a row (the database) are thrown.
  */
 async function createRows(service, records, { context, skipExisting }) {
-  const results = new Map();
-  const settle = (record, status, reason, invite) =>
-    results.set(record.row, { row: record.row, email: record.email, status, reason: reason ?? null, id: invite?.id ?? null, token: invite?.token ?? null });
+  const settle = (record, status, reason, invite) => {
+    record.status = status;
+    record.reason = reason ?? null;
+    record.id = invite?.id ?? null;
+    record.token = invite?.token ?? null;
+  };
   const refused = (record, error) => {
     if (skipExisting && isAlreadyExists(error)) settle(record, "skipped", error.message);
     else settle(record, "failed", error.message);
@@ -86,9 +90,7 @@ async function createRows(service, records, { context, skipExisting }) {
     } else {
       // A refusal that names no row (several users hold emails of the batch): halves, each on its own.
       const middle = Math.ceil(pending.length / 2);
-      for (const half of [pending.slice(0, middle), pending.slice(middle)]) {
-        for (const result of await createRows(service, half, { context, skipExisting })) results.set(result.row, result);
-      }
+      for (const half of [pending.slice(0, middle), pending.slice(middle)]) await createRows(service, half, { context, skipExisting });
       pending = [];
     }
   }
@@ -96,7 +98,7 @@ async function createRows(service, records, { context, skipExisting }) {
     const left = await attempt([record]);
     if (!Array.isArray(left)) refused(record, left.unnamed);
   }
-  return records.map((record) => results.get(record.row));
+  return records;
 }
 
 /**

@@ -20,7 +20,7 @@ function openSource(file, stdin = process.stdin) {
     throw new UsageError(`cannot read ${file}: no such file`);
   }
   if (!stat.isFile()) throw new UsageError(`cannot read ${file}: not a file`);
-  return { stream: fs.createReadStream(file, { highWaterMark: 256 * 1024 }), size: stat.size, name: file };
+  return { stream: fs.createReadStream(file, { highWaterMark: 64 * 1024 }), size: stat.size, name: file };
 }
 
 /** `--format-in` from the file name, else from the first line (`{`/`"` → ndjson, an `email` header → csv). */
