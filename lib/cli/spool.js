@@ -7,9 +7,12 @@ const path = require("node:path");
 const readline = require("node:readline");
 
 function createSpool() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-invites-"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-invites-cli-spool-"));
   const file = path.join(dir, "results.ndjson");
   const fd = fs.openSync(file, "w", 0o600);
+  // Interrupted (Ctrl-C: main.js turns signals into an exit), the held results go too.
+  const removeOnExit = () => fs.rmSync(dir, { recursive: true, force: true });
+  process.once("exit", removeOnExit);
   return {
     add(records) {
       if (records.length > 0) fs.writeSync(fd, records.map((record) => `${JSON.stringify(record)}\n`).join(""));
@@ -29,7 +32,8 @@ function createSpool() {
         }
         if (block.length > 0) yield block;
       } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+        process.off("exit", removeOnExit);
+        removeOnExit();
       }
     },
   };
