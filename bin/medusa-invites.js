@@ -8,6 +8,10 @@ const { main } = require("../lib/cli/main");
 process.once("SIGINT", () => process.exit(130));
 process.once("SIGTERM", () => process.exit(143));
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
+// Exit as soon as the work is done and stdout and stderr are flushed (on macOS pipes are
+// asynchronous): the store is closed by then, and nothing else is left to run.
+const flushed = (stream) => new Promise((resolve) => stream.write("", resolve));
+main(process.argv.slice(2)).then(async (code) => {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
 });

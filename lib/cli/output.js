@@ -79,7 +79,7 @@ function createFormatter(format, columns, stream = process.stdout) {
     let first = true;
     return {
       write: (records) => {
-        if (records.length === 0) return sink.write(first ? "" : "");
+        if (records.length === 0) return Promise.resolve();
         const text = records.map((record) => JSON.stringify(pick(record))).join(",\n  ");
         const prefix = first ? "[\n  " : ",\n  ";
         first = false;
