@@ -227,37 +227,40 @@ describe("large inputs and re-runs", () => {
     assert.match(run.stderr, /^created 150000, skipped 0, failed 0 in /)
   })
 
-  test("a run killed with SIGKILL mid-way, then re-run with --skip-existing: every row once, nothing twice", async () => {
-    const { dir, file, env } = setup()
-    const total = 40_000
-    writeFileSync(join(dir, "big.txt"), Array.from({ length: total }, (_, i) => `bulk${i}@example.com`).join("\n"))
-    const args = [BIN, "invite", "--file", join(dir, "big.txt"), "--chunk-size", "1000"]
-    // Kill the first run once it has printed some results (some chunks are committed, more are in flight).
-    const killed = await new Promise<{ printed: number; signal: string | null }>((resolve) => {
-      const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "ignore"] })
-      let printed = 0
-      child.stdout.on("data", (chunk: Buffer) => {
-        printed += chunk.toString().split("\n").length - 1
-        if (printed >= 3000) child.kill("SIGKILL")
+  for (const signal of ["SIGKILL", "SIGINT"] as const) {
+    test(`a run stopped by ${signal} mid-way, then re-run with --skip-existing: every row once, nothing twice`, async () => {
+      const { dir, file, env } = setup()
+      const total = 40_000
+      writeFileSync(join(dir, "big.txt"), Array.from({ length: total }, (_, i) => `bulk${i}@example.com`).join("\n"))
+      const args = [BIN, "invite", "--file", join(dir, "big.txt"), "--chunk-size", "1000"]
+      // Stop the first run once it has printed some results (some blocks are committed, more are in flight).
+      const stopped = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+        const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "ignore"] })
+        let printed = 0
+        child.stdout.on("data", (chunk: Buffer) => {
+          printed += chunk.toString().split("\n").length - 1
+          if (printed >= 3000 && printed - chunk.toString().split("\n").length + 1 < 3000) child.kill(signal)
+        })
+        child.on("close", (code, signal) => resolve({ code, signal }))
       })
-      child.on("close", (_code, signal) => resolve({ printed, signal }))
+      // SIGKILL ends the process where it stands; Ctrl-C (SIGINT) ends it with exit code 130.
+      assert.deepEqual(stopped, signal === "SIGKILL" ? { code: null, signal: "SIGKILL" } : { code: 130, signal: null })
+      const before = count(file)
+      assert.ok(before > 0 && before < total, `the stop came mid-run (${before} of ${total} stored)`)
+      const run = await runCli(["invite", "--file", join(dir, "big.txt"), "--skip-existing", "--chunk-size", "1000"], { env })
+      assert.equal(run.code, 0, run.stderr)
+      const results = ndjson(run.stdout)
+      assert.equal(results.length, total)
+      const skipped = results.filter((r) => r.status === "skipped")
+      const created = results.filter((r) => r.status === "created")
+      assert.equal(skipped.length, before)
+      assert.equal(created.length, total - before)
+      assert.ok(skipped.every((r) => typeof r.id === "string" && typeof r.token === "string"))
+      const [{ n, d }] = rows<{ n: number; d: number }>(file, "select count(*) as n, count(distinct email) as d from invite")
+      assert.equal(n, total)
+      assert.equal(d, total)
     })
-    assert.equal(killed.signal, "SIGKILL")
-    const before = count(file)
-    assert.ok(before > 0 && before < total, `the kill came mid-run (${before} of ${total} stored)`)
-    const run = await runCli(["invite", "--file", join(dir, "big.txt"), "--skip-existing", "--chunk-size", "1000"], { env })
-    assert.equal(run.code, 0, run.stderr)
-    const results = ndjson(run.stdout)
-    assert.equal(results.length, total)
-    const skipped = results.filter((r) => r.status === "skipped")
-    const created = results.filter((r) => r.status === "created")
-    assert.equal(skipped.length, before)
-    assert.equal(created.length, total - before)
-    assert.ok(skipped.every((r) => typeof r.id === "string" && typeof r.token === "string"))
-    const [{ n, d }] = rows<{ n: number; d: number }>(file, "select count(*) as n, count(distinct email) as d from invite")
-    assert.equal(n, total)
-    assert.equal(d, total)
-  })
+  }
 })
 
 describe("progress", () => {
