@@ -33,7 +33,7 @@ const testDir = path.join(__dirname, "..", "__test__");
 // SQLite store's; postgres.test.ts and cli-postgres.test.ts are PostgreSQL's own. The CLI's
 // own suites (cli-invite, cli-lifecycle) run on SQLite files: the CLI adds no storage code, and
 // cli-postgres.test.ts covers it on PostgreSQL.
-const sqliteOnly = new Set(["storage.test.ts", "default-module.test.ts", "cli-invite.test.ts", "cli-lifecycle.test.ts"]);
+const sqliteOnly = new Set(["storage.test.ts", "default-module.test.ts", "cli-invite.test.ts", "cli-lifecycle.test.ts", "clean-exit.test.ts"]);
 const files = fs
   .readdirSync(testDir)
   .filter((name) => name.endsWith(".test.ts") && !sqliteOnly.has(name))

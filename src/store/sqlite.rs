@@ -231,6 +231,7 @@ pub fn open_connection(location: &Location, synchronous: Synchronous) -> Result<
           ))
         })?;
       }
+      refuse_read_only(path)?;
       Connection::open(path)?
     }
   };
@@ -252,16 +253,31 @@ pub fn open_connection(location: &Location, synchronous: Synchronous) -> Result<
   // From now on a busy write lock is waited for by `locked`, without holding a thread.
   connection.busy_timeout(Duration::ZERO)?;
   if let Location::File(path) = location {
-    // SQLite falls back to read-only when the file is not writable; a store that cannot
-    // write is refused, so the next call opens it again (and works once it is writable).
     if connection.is_readonly(rusqlite::MAIN_DB)? {
-      return Err(Error::database(format!(
-        "SQLite: the database file {} is read-only; make it writable for this process",
-        path.display()
-      )));
+      return Err(read_only(path));
     }
   }
   Ok(connection)
+}
+
+/// SQLite opens a file it cannot write read-only, without a word, and then makes its `-shm`
+/// file read-only too, which outlives a fix of the file's permissions. So a file this process
+/// cannot write is refused before SQLite opens it; the store is not kept, and the next call
+/// tries again (and works once the file is writable).
+fn refuse_read_only(path: &std::path::Path) -> Result<()> {
+  match std::fs::OpenOptions::new().write(true).open(path) {
+    Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => Err(read_only(path)),
+    Err(error) if error.kind() == std::io::ErrorKind::ReadOnlyFilesystem => Err(read_only(path)),
+    // A missing file is created by SQLite; any other trouble SQLite reports itself.
+    _ => Ok(()),
+  }
+}
+
+fn read_only(path: &std::path::Path) -> Error {
+  Error::database(format!(
+    "SQLite: the database file {} is read-only; make it writable for this process",
+    path.display()
+  ))
 }
 
 /// The reader connection of a file whose schema `open_connection` has prepared.
