@@ -3,7 +3,7 @@
 // here (wire.js), the work runs natively off the JS thread, DTOs and events are built here.
 const { MedusaError, fromNative, fromNativeThrow } = require("./medusa-error");
 const {
-  encodeInvite, encodeUser, encodeInviteUpdate, encodeIds, encodeQuery, encodeConfig, encodeToken, encodeContext, isRefusal,
+  encodeInvite, encodeUser, encodeInviteUpdate, encodeIds, encodeQuery, encodeConfig, encodeToken, encodeContext, isRefusal, checkLength,
 } = require("./wire");
 const {
   inviteCreatedMessages, inviteUpdatedMessages, inviteDeletedMessages, userCreatedMessages, inviteAcceptedMessage, deliver,
@@ -42,6 +42,7 @@ function encodeBatch(data, encodeItem, method) {
   return snapshot(`The input of ${method}`, () => {
     if (!Array.isArray(data)) return { single: true, items: [encodeItem(data)] };
     const length = data.length;
+    checkLength(length);
     const items = new Array(length);
     for (let i = 0; i < length; i++) items[i] = encodeItem(data[i]);
     return { single: false, items };
@@ -149,14 +150,15 @@ class UserModuleService {
     let json;
     try {
       eventBus = options.eventBus;
+      if (eventBus !== undefined && eventBus !== null && typeof eventBus.emit !== "function") {
+        throw invalidArgument("The eventBus option must be an object with an emit(messages, options) method");
+      }
       const nativeOptions = {};
       for (const name of NATIVE_OPTIONS) nativeOptions[name] = options[name];
       json = JSON.stringify(nativeOptions);
-    } catch {
+    } catch (error) {
+      if (MedusaError.isMedusaError(error)) throw error;
       throw invalidArgument("The UserModule's options could not be read as JSON values");
-    }
-    if (eventBus !== undefined && eventBus !== null && typeof eventBus.emit !== "function") {
-      throw invalidArgument("The eventBus option must be an object with an emit(messages, options) method");
     }
     this.#eventBus = eventBus ?? undefined;
     try {

@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ids::IdGenerator;
 use crate::invite::{Invite, InviteUpdate, NewInvite, NewUser, User};
 use crate::lifecycle::{check_invite, invite_not_found, Done, Op};
+use crate::messages::shown;
 use crate::options::{Database, ModuleOptions};
 use crate::query::{Entity, Query};
 use crate::store::postgres::PostgresStore;
@@ -443,7 +444,7 @@ impl InviteModule {
     if !found {
       return Err(Error::new(
         ErrorKind::NotFound,
-        format!("{name} with id: {id} was not found"),
+        format!("{name} with id: {} was not found", shown(id)),
       ));
     }
     Ok(done)
