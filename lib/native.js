@@ -20,11 +20,12 @@ function loadNative() {
   }
 }
 
-/** The loader's reasons, one per place it looked, without its generic advice. */
+/** Why each place the loader looked failed, in the order it looked (its WASI fallback left out). */
 function describeLoadError(error) {
   const reasons = [];
-  for (let cause = error.cause ?? error; cause && reasons.length < 4; cause = cause.cause) {
-    reasons.push(String(cause.message).split("\n")[0]);
+  for (let cause = error.cause ?? error; cause; cause = cause.cause) {
+    const reason = String(cause.message).split("\n")[0];
+    if (!/wasi/i.test(reason)) reasons.unshift(reason);
   }
   return reasons.join("; ");
 }
