@@ -12,7 +12,7 @@ const { execFileSync, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const { currentPlatform, whatToDo } = require("../lib/platform");
+const { SUPPORTED_PLATFORMS, currentPlatform, platformPackage, whatToDo } = require("../lib/platform");
 
 const root = path.join(__dirname, "..");
 // The tests are not in the published package: their folder marks a checkout of the repository.
@@ -30,7 +30,10 @@ function main() {
     console.error(`medusa-invites: no native addon for ${platform} could be loaded, and cargo (Rust) is not installed.\n${whatToDo(platform)}`);
     process.exit(1);
   }
-  console.error(`medusa-invites: no prebuilt binary for ${platform}; building from source with cargo (a few minutes).`);
+  const why = SUPPORTED_PLATFORMS.includes(platform)
+    ? `the prebuilt binary (${platformPackage(platform)}) is not installed or does not load here`
+    : `no prebuilt binary is published for ${platform}`;
+  console.error(`medusa-invites: ${why}; building from source with cargo (a few minutes).`);
   buildFromSource(platform);
 }
 
