@@ -2,8 +2,8 @@
 // `npm run test:package`: installs the package as a user would and measures it.
 //
 // 1. Builds the linux-x64-gnu binary against glibc 2.17 with zig (`napi build -x`), unless
-//    npm/linux-x64-gnu/ already holds one built from the same sources. Installs what that needs
-//    (the `ziglang` Python package, cargo-zigbuild) when missing.
+//    npm/linux-x64-gnu/ already holds one built from the same sources. When cargo-zigbuild or
+//    zig is missing, installs both from PyPI into target/zig-tools.
 // 2. `npm pack`s the main package (with the optionalDependencies a release adds) and the
 //    linux-x64-gnu package.
 // 3. In fresh directories, with cargo removed from PATH:
@@ -28,7 +28,8 @@ const GLIBC_TARGET = "2.17";
 const platformDir = path.join(root, "npm", PLATFORM);
 const binaryName = `${manifest.napi.binaryName}.${PLATFORM}.node`;
 const LIMITS = { installSeconds: 30, installedBytes: 15e6 };
-const ZIGLANG_VERSION = "0.17.1";
+// From PyPI: a prebuilt cargo-zigbuild that brings zig (the `ziglang` package) along.
+const CARGO_ZIGBUILD_VERSION = "0.24.1";
 const PNPM = "pnpm@10";
 
 const failures = [];
@@ -79,19 +80,24 @@ function succeeds(command, args, options = {}) {
 }
 
 /** zig on PATH, or the `ziglang` Python package (cargo-zigbuild finds either). */
-function hasZig() {
-  return succeeds("zig", ["version"]) || succeeds("python3", ["-m", "ziglang", "version"]);
+function hasZig(env) {
+  return succeeds("zig", ["version"], { env }) || succeeds("python3", ["-m", "ziglang", "version"], { env });
 }
 
-function ensureBuildTools() {
-  if (!hasZig()) {
-    console.log(`installing zig (PyPI ziglang==${ZIGLANG_VERSION})`);
-    mustRun("python3", ["-m", "pip", "install", "--quiet", `ziglang==${ZIGLANG_VERSION}`]);
+/**
+ * The environment for `napi build -x`: cargo-zigbuild and zig as installed, else from a Python
+ * virtual environment under target/zig-tools, made once (`pip install cargo-zigbuild`, seconds).
+ */
+function zigBuildEnv() {
+  if (succeeds("cargo", ["zigbuild", "--help"]) && hasZig(process.env)) return process.env;
+  const tools = path.join(root, "target", "zig-tools");
+  const env = { ...process.env, PATH: `${path.join(tools, "bin")}${path.delimiter}${process.env.PATH}` };
+  if (!(succeeds("cargo", ["zigbuild", "--help"], { env }) && hasZig(env))) {
+    console.log(`installing cargo-zigbuild ${CARGO_ZIGBUILD_VERSION} and zig (PyPI) into target/zig-tools`);
+    mustRun("python3", ["-m", "venv", "--clear", tools]);
+    mustRun(path.join(tools, "bin", "pip"), ["install", "--quiet", `cargo-zigbuild==${CARGO_ZIGBUILD_VERSION}`]);
   }
-  if (!succeeds("cargo", ["zigbuild", "--help"])) {
-    console.log("installing cargo-zigbuild (crates.io)");
-    mustRun("cargo", ["install", "--locked", "cargo-zigbuild"], { stdio: "inherit" });
-  }
+  return env;
 }
 
 function buildBinary() {
@@ -102,7 +108,7 @@ function buildBinary() {
     console.log(`reusing npm/${PLATFORM}/${binaryName} (built from these sources)`);
     return binary;
   }
-  ensureBuildTools();
+  const env = zigBuildEnv();
   console.log(`building ${binaryName} for glibc ${GLIBC_TARGET} (napi build -x, cargo-zigbuild)`);
   fs.rmSync(stamp, { force: true });
   const napiCli = path.join(path.dirname(require.resolve("@napi-rs/cli/package.json")), "dist", "cli.js");
@@ -110,7 +116,7 @@ function buildBinary() {
   execFileSync(
     process.execPath,
     [napiCli, "build", "--platform", "--release", "--target", `x86_64-unknown-linux-gnu.${GLIBC_TARGET}`, "-x", "--no-js", "--dts", "binding.d.ts", "--output-dir", path.relative(root, platformDir)],
-    { cwd: root, stdio: "inherit" },
+    { cwd: root, stdio: "inherit", env },
   );
   figures.push(["zig release build", `${seconds(process.hrtime.bigint() - started)} s`]);
   fs.rmSync(path.join(platformDir, "binding.d.ts"), { force: true });
