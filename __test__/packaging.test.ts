@@ -72,13 +72,29 @@ test("when no addon loads, the call rejects naming the platform, why, and what t
   const result = runChild(createOne, { JWT_SECRET: "loader-secret", MEDUSA_INVITES_DATABASE_URL: ":memory:", NAPI_RS_NATIVE_LIBRARY_PATH: missing })
   const platform = currentPlatform()
   assert.equal(result.type, "unexpected_state")
+  // In the repository the advice is the contributor's; npm run test:package checks a user's.
   assert.deepEqual(result.message.split("\n"), [
     `medusa-invites: the native addon could not be loaded on ${platform} (Cannot find module '${missing}').`,
-    `A prebuilt binary exists for ${platform}: it is the optional dependency medusa-invites-${platform}.`,
-    "Reinstall without omitting optional dependencies (no --omit=optional / --no-optional),",
-    "and install on the machine (OS, CPU and C library) that runs the code.",
+    "In a clone of the repository, build it: `npm run build` (needs Rust: https://rustup.rs).",
+  ])
+})
+
+test("a user is told to reinstall with optional dependencies, or that the platform has no prebuilt binary", () => {
+  const { whatToDo } = require("../lib/platform")
+  const fromSource = [
     "Or build from source: install Rust (https://rustup.rs), then run `npm rebuild medusa-invites`",
     "(pnpm: `pnpm approve-builds`, then `pnpm rebuild medusa-invites`).",
+  ]
+  assert.deepEqual(whatToDo("linux-arm64-gnu", false).split("\n"), [
+    "A prebuilt binary exists for linux-arm64-gnu: it is the optional dependency medusa-invites-linux-arm64-gnu.",
+    "Reinstall without omitting optional dependencies (no --omit=optional / --no-optional),",
+    "and install on the machine (OS, CPU and C library) that runs the code.",
+    ...fromSource,
+  ])
+  assert.deepEqual(whatToDo("freebsd-x64", false).split("\n"), [
+    "No prebuilt binary is published for freebsd-x64.",
+    "Prebuilt binaries exist for: linux-x64-gnu, linux-arm64-gnu, linux-x64-musl, darwin-x64, darwin-arm64, win32-x64-msvc.",
+    ...fromSource,
   ])
 })
 

@@ -2,7 +2,12 @@
 // Which prebuilt binary this machine needs, named as napi-rs names them (`linux-x64-gnu`,
 // `darwin-arm64`, ...), and which platforms ship one. Used by the loader's error message and
 // by the install script.
+const fs = require("node:fs");
+const path = require("node:path");
 const { napi } = require("../package.json");
+
+// The tests are not in the published package: their folder marks a clone of the repository.
+const IN_REPOSITORY = fs.existsSync(path.join(__dirname, "..", "__test__"));
 
 const ARCH_OF_TRIPLE = { x86_64: "x64", aarch64: "arm64", i686: "ia32", armv7: "arm" };
 
@@ -37,7 +42,8 @@ function platformPackage(platform) {
 }
 
 /** What to do when no binary loads: for the loader's error and the install script. */
-function whatToDo(platform = currentPlatform()) {
+function whatToDo(platform = currentPlatform(), inRepository = IN_REPOSITORY) {
+  if (inRepository) return "In a clone of the repository, build it: `npm run build` (needs Rust: https://rustup.rs).";
   const supported = SUPPORTED_PLATFORMS.includes(platform);
   const lines = supported
     ? [
@@ -56,4 +62,4 @@ function whatToDo(platform = currentPlatform()) {
   return lines.join("\n");
 }
 
-module.exports = { SUPPORTED_PLATFORMS, currentPlatform, platformOfTriple, platformPackage, whatToDo };
+module.exports = { IN_REPOSITORY, SUPPORTED_PLATFORMS, currentPlatform, platformOfTriple, platformPackage, whatToDo };

@@ -12,14 +12,12 @@ const { execFileSync, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const { SUPPORTED_PLATFORMS, currentPlatform, platformPackage, whatToDo } = require("../lib/platform");
+const { IN_REPOSITORY, SUPPORTED_PLATFORMS, currentPlatform, platformPackage, whatToDo } = require("../lib/platform");
 
 const root = path.join(__dirname, "..");
-// The tests are not in the published package: their folder marks a checkout of the repository.
-const inRepository = fs.existsSync(path.join(root, "__test__"));
 
 function main() {
-  if (inRepository) {
+  if (IN_REPOSITORY) {
     const napiCli = path.join(path.dirname(require.resolve("@napi-rs/cli/package.json")), "dist", "cli.js");
     run(process.execPath, [napiCli, ...NAPI_BUILD_ARGS]);
     return;

@@ -9,6 +9,7 @@
 // 3. In fresh directories, with cargo removed from PATH:
 //    * `npm install` of both tarballs: under 30 s, no local build;
 //    * `require` and `import` work, and `createInvites` creates an invite (temporary SQLite file);
+//    * when the addon does not load, the error gives a user's advice;
 //    * `pnpm add` of both, build scripts blocked (pnpm's default): works too;
 //    * `npm install` of the main package alone, its script allowed: fails, naming the platform;
 //    * installed size of the package plus its platform package under 15 MB;
@@ -216,6 +217,12 @@ const [invite] = await createInvites([{ email: "grace@example.com" }]);
 if (!invite.id.startsWith("invite_")) throw new Error("unexpected invite");
 console.log("import: created " + invite.id);`;
 
+const MISSING_ADDON = `
+require("medusa-invites").createInvites({ email: "ada@example.com" }).then(
+  () => console.log("unexpectedly loaded"),
+  (error) => console.log(error.message),
+);`;
+
 /** Runs both entries in `project`; true when both created an invite. */
 function usePackage(project, env) {
   const database = `sqlite:${path.join(project, "invites.sqlite")}`;
@@ -266,6 +273,11 @@ function main() {
     const installed = path.join(npmProject, "node_modules");
     check(!fs.existsSync(path.join(installed, manifest.name, binaryName)), "no local build: the binary comes from the platform package");
     check(usePackage(npmProject, env), "require and import work, and createInvites creates an invite");
+    const noAddon = run(process.execPath, ["-e", MISSING_ADDON], { cwd: npmProject, env: { ...env, JWT_SECRET: "test-package-secret", NAPI_RS_NATIVE_LIBRARY_PATH: path.join(npmProject, "no-such.node") } });
+    check(
+      noAddon.stdout.includes(`could not be loaded on ${PLATFORM}`) && noAddon.stdout.includes(`optional dependency ${manifest.name}-${PLATFORM}`) && !noAddon.stdout.includes("npm run build"),
+      `when the addon does not load, a user is told the platform and to reinstall, not a contributor's advice${noAddon.status === 0 ? "" : `:\n${noAddon.stdout}${noAddon.stderr}`}`,
+    );
     const bytes = directoryBytes(path.join(installed, manifest.name)) + directoryBytes(path.join(installed, `${manifest.name}-${PLATFORM}`));
     figures.push(["installed size (package + platform package)", `${(bytes / 1e6).toFixed(2)} MB`]);
     check(bytes < LIMITS.installedBytes, `installed size under 15 MB (${(bytes / 1e6).toFixed(2)} MB)`);
