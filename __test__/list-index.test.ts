@@ -6,7 +6,7 @@ import assert from "node:assert/strict"
 import { UserModuleService } from ".."
 import { BACKEND, SECRET, execute, freshDatabase } from "./helpers"
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const native = require("../medusa-invites.node")
+const native = require("../binding.js")
 
 async function plan(database: unknown, filters: object, config: object): Promise<string[]> {
   const options = JSON.stringify({ jwt_secret: SECRET, database })
