@@ -29,7 +29,10 @@ export declare class NativeModule {
   begin(callId: number, isolationLevel?: string | undefined | null): void
   commit(callId: number, transaction: number): void
   rollback(callId: number, transaction: number): void
-  /** Closes the database; open transactions roll back. */
+  /**
+   * Closes the database; open transactions roll back. Calls made from now on reject; a
+   * second `close()` resolves.
+   */
   close(callId: number): void
 }
 
