@@ -126,6 +126,13 @@ describe("the database the service uses", () => {
     assert.deepEqual(lines, [["warn", "medusa-invites: invalid_data: Invalid email for invite: 'not an email'"]])
     await service.createInvites({ email: "ok@example.com" })
     assert.deepEqual(emitted, ["user.invite.created", "user.user.invite.token_generated"])
+    // A call made of calls (updateUsers' { selector, data } form) logs its error once.
+    await service.createUsers({ email: "user@example.com" })
+    await assert.rejects(service.updateUsers({ selector: { email: "user@example.com" }, data: { first_name: 5 } }), {
+      type: "invalid_data",
+      message: "Value for User.first_name must be a string, 'number' found",
+    })
+    assert.deepEqual(lines.slice(1), [["warn", "medusa-invites: invalid_data: Value for User.first_name must be a string, 'number' found"]])
     assert.equal(psql(name, "select email from invite"), "ok@example.com")
     await service.__hooks.onApplicationShutdown()
     assert.equal(Number(psql("postgres", `select count(*) from pg_stat_activity where datname = '${name}' and application_name = 'medusa-invites'`)), 0)

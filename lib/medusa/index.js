@@ -142,6 +142,9 @@ const LOG_LEVELS = {
   [MedusaError.Types.UNEXPECTED_STATE]: "error",
 };
 
+/** Errors already logged (a call made of other calls, like updateUsers' selector form, logs once). */
+const reported = new WeakSet();
+
 /** Each public method and the position of its `sharedContext` argument. */
 const CONTEXT_POSITION = {
   createInvites: 1, createUsers: 1, updateInvites: 1, updateUsers: 1, validateInviteToken: 1,
@@ -184,9 +187,12 @@ class MedusaUserModuleService extends UserModuleService {
     };
   }
 
-  /** Logs a MedusaError once on the app's logger, then rethrows it. */
+  /** Logs a MedusaError on the app's logger (once, however many calls it passes through), then rethrows it. */
   _report(error) {
-    if (MedusaError.isMedusaError(error) && LOG_LEVELS[error.type]) logOnce(this.#logger, LOG_LEVELS[error.type], error);
+    if (MedusaError.isMedusaError(error) && LOG_LEVELS[error.type] && !reported.has(error)) {
+      reported.add(error);
+      logOnce(this.#logger, LOG_LEVELS[error.type], error);
+    }
     throw error;
   }
 }
