@@ -223,6 +223,20 @@ describe("the HTTP admin API, signed in as an admin", () => {
     assert.equal(sql(`select deleted_at is not null from invite where id = '${created.body.invite.id}'`), "t")
   })
 
+  test("POST /admin/users/:id updates a user and DELETE /admin/users/:id deletes it (Medusa's admin user flows)", async () => {
+    const [{ id }] = await app.container.resolve(Modules.USER).listUsers({ email: "newcomer@example.com" })
+    const updated = await call(app, "POST", `/admin/users/${id}`, { token, body: { first_name: "Renamed", metadata: { desk: 7 } } })
+    assert.equal(updated.status, 200, JSON.stringify(updated.body))
+    assert.deepEqual([updated.body.user.first_name, updated.body.user.metadata], ["Renamed", { desk: 7 }])
+    assert.deepEqual(row(`select first_name, metadata->>'desk' from "user" where id = '${id}'`), ["Renamed", "7"])
+    const deleted = await call(app, "DELETE", `/admin/users/${id}`, { token })
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body))
+    assert.deepEqual(deleted.body, { id, object: "user", deleted: true })
+    assert.equal(sql(`select deleted_at is not null from "user" where id = '${id}'`), "t")
+    const gone = await call(app, "GET", `/admin/users/${id}`, { token })
+    assert.equal(gone.status, 404)
+  })
+
   test("the same invite token cannot be accepted twice", async () => {
     const created = await call(app, "POST", "/admin/invites", { token, body: { email: "twice@example.com" } })
     const first = await call(app, "POST", "/auth/user/emailpass/register", { body: { email: "twice@example.com", password: "twice-pass-1" } })
