@@ -142,6 +142,9 @@ const LOG_LEVELS = {
   [MedusaError.Types.UNEXPECTED_STATE]: "error",
 };
 
+/** The app's logger of each service. */
+const loggers = new WeakMap();
+
 /** Errors already logged (a call made of other calls, like updateUsers' selector form, logs once). */
 const reported = new WeakSet();
 
@@ -167,8 +170,6 @@ function ownContext(context) {
 
 /** The user module's service in Medusa's shape: `new MedusaUserModuleService(container, options)`. */
 class MedusaUserModuleService extends UserModuleService {
-  #logger;
-
   constructor(container, options) {
     const logger = fromContainer(container, ContainerRegistrationKeys.LOGGER);
     try {
@@ -177,7 +178,7 @@ class MedusaUserModuleService extends UserModuleService {
       if (MedusaError.isMedusaError(error)) logOnce(logger, "error", error);
       throw error;
     }
-    this.#logger = logger;
+    loggers.set(this, logger);
     // Medusa calls these on application shutdown: the pool closes, its connections end.
     this.__hooks = {
       onApplicationPrepareShutdown: async () => {},
@@ -186,15 +187,15 @@ class MedusaUserModuleService extends UserModuleService {
       },
     };
   }
+}
 
-  /** Logs a MedusaError on the app's logger (once, however many calls it passes through), then rethrows it. */
-  _report(error) {
-    if (MedusaError.isMedusaError(error) && LOG_LEVELS[error.type] && !reported.has(error)) {
-      reported.add(error);
-      logOnce(this.#logger, LOG_LEVELS[error.type], error);
-    }
-    throw error;
+/** Logs a MedusaError on the service's logger (once, however many calls it passes through), then rethrows it. */
+function report(service, error) {
+  if (MedusaError.isMedusaError(error) && LOG_LEVELS[error.type] && !reported.has(error)) {
+    reported.add(error);
+    logOnce(loggers.get(service), LOG_LEVELS[error.type], error);
   }
+  throw error;
 }
 
 for (const [method, position] of Object.entries(CONTEXT_POSITION)) {
@@ -208,7 +209,7 @@ for (const [method, position] of Object.entries(CONTEXT_POSITION)) {
         try {
           return await base.apply(this, args);
         } catch (error) {
-          return this._report(error);
+          return report(this, error);
         }
       },
     }[method],
