@@ -232,3 +232,49 @@ pub fn users_op(method: &str, args: &serde_json::Map<String, serde_json::Value>)
   };
   Ok(Op::Users(op))
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn user() -> User {
+    User {
+      id: "user_1".into(),
+      email: "a@example.com".into(),
+      first_name: Some("A".into()),
+      last_name: None,
+      avatar_url: None,
+      metadata: Some(r#"{"k":"v"}"#.into()),
+      created_at: 1,
+      updated_at: 1,
+      deleted_at: None,
+      roles: None,
+    }
+  }
+
+  #[test]
+  fn an_update_changes_only_the_given_fields_and_says_whether_anything_changed() {
+    let mut stored = user();
+    let same = UserUpdate {
+      id: "user_1".into(),
+      first_name: Some(Some("A".into())),
+      metadata: Some(Some(r#"{"k":"v"}"#.into())),
+      ..UserUpdate::default()
+    };
+    assert!(!apply(&mut stored, &same).unwrap());
+    assert_eq!(stored, user());
+
+    let change = UserUpdate {
+      id: "user_1".into(),
+      first_name: Some(None),
+      last_name: Some(Some("L".into())),
+      metadata: Some(Some(r#"{"k":"","n":1}"#.into())),
+      ..UserUpdate::default()
+    };
+    assert!(apply(&mut stored, &change).unwrap());
+    assert_eq!(stored.first_name, None);
+    assert_eq!(stored.last_name.as_deref(), Some("L"));
+    assert_eq!(stored.metadata.as_deref(), Some(r#"{"n":1}"#));
+    assert_eq!(stored.email, "a@example.com");
+  }
+}
