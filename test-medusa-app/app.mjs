@@ -17,6 +17,10 @@ import { fileURLToPath } from "node:url"
 export const APP_DIR = fileURLToPath(new URL(".", import.meta.url))
 export const PG_URL = (process.env.MEDUSA_INVITES_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432").replace(/\/+$/, "")
 const require = createRequire(import.meta.url)
+// Medusa's logger reads these when first loaded. Quiet by default: its HTTP log would print
+// request URLs, invite tokens included.
+process.env.LOG_LEVEL ??= "error"
+process.env.MEDUSA_DISABLE_TELEMETRY ??= "true"
 
 export function psql(database, sql) {
   return execFileSync("psql", [`${PG_URL}/${database}`, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql], {

@@ -161,6 +161,16 @@ describe("query.graph", () => {
   })
 })
 
+test("defineLink with the user (src/links/user-store.ts): a link row, and query.graph follows it", async () => {
+  const [user] = await app.container.resolve(Modules.USER).createUsers([{ email: "linked@example.com" }])
+  const [store] = await app.container.resolve(Modules.STORE).listStores()
+  const link = app.container.resolve(ContainerRegistrationKeys.LINK)
+  await link.create({ [Modules.USER]: { user_id: user.id }, [Modules.STORE]: { store_id: store.id } })
+  const query = app.container.resolve(ContainerRegistrationKeys.QUERY)
+  const { data } = await query.graph({ entity: "user", fields: ["id", "email", "store.id"], filters: { id: user.id } })
+  assert.deepEqual(data, [{ id: user.id, email: "linked@example.com", store: { id: store.id } }])
+})
+
 describe("the HTTP admin API, signed in as an admin", () => {
   let token
   let invite
