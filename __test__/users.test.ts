@@ -84,6 +84,22 @@ describe("updateUsers", () => {
       assert.equal(m.bus.calls.length, 1, "an empty call emits nothing")
     }))
 
+  test("an id twice in one array: the items apply in order, one DTO per item, one message per user", () =>
+    withModule(async (m) => {
+      await seed(m)
+      const users = await m.service.updateUsers([
+        { id: "user_b", first_name: "Y" },
+        { id: "user_a", first_name: "X" },
+        { id: "user_b", last_name: "Z" },
+      ])
+      assert.deepEqual(users.map((user) => [user.id, user.first_name, user.last_name]), [
+        ["user_b", "Y", "Z"],
+        ["user_a", "X", null],
+        ["user_b", "Y", "Z"],
+      ])
+      assertEmits(m.bus, [[updated("user_b"), updated("user_a")]])
+    }))
+
   test("no change: the row and its updated_at stay, nothing is emitted", () =>
     withModule(async (m) => {
       const [a] = await seed(m)
