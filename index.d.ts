@@ -108,6 +108,17 @@ export interface UpdateInviteDTO {
   token?: string
 }
 
+/** Medusa's `UpdateUserDTO`, plus `email`, which Medusa also lets through. */
+export interface UpdateUserDTO {
+  id: string
+  first_name?: string | null
+  last_name?: string | null
+  avatar_url?: string | null
+  /** Merged into the stored metadata; a key set to `""` is removed; `null` clears it. */
+  metadata?: Record<string, unknown> | null
+  email?: string
+}
+
 /** The user `acceptInvite` creates; the email defaults to the invite's. */
 export interface AcceptInviteUserDTO {
   first_name?: string | null
@@ -286,6 +297,23 @@ export declare class UserModuleService {
   retrieveUser(id: string, config?: FindConfig<UserDTO>, sharedContext?: Context): Promise<UserDTO>
   listUsers(filters?: FilterableUserProps, config?: FindConfig<UserDTO>, sharedContext?: Context): Promise<UserDTO[]>
   listAndCountUsers(filters?: FilterableUserProps, config?: FindConfig<UserDTO>, sharedContext?: Context): Promise<[UserDTO[], number]>
+  /** One object in, one DTO out; an array in, an array out. `user.user.updated` per changed user. */
+  updateUsers(data: UpdateUserDTO[], sharedContext?: Context): Promise<UserDTO[]>
+  updateUsers(data: UpdateUserDTO, sharedContext?: Context): Promise<UserDTO>
+  /** Hard delete (soft-deleted users too); `user.user.deleted` per user. */
+  deleteUsers(ids: string[] | string, sharedContext?: Context): Promise<void>
+  /** Resolves with `{ user_id: [...] }`, or `{}` when no live user matched. */
+  softDeleteUsers<TReturnableLinkableKeys extends string = string>(
+    userIds: string[] | string,
+    config?: { returnLinkableKeys?: TReturnableLinkableKeys[] },
+    sharedContext?: Context,
+  ): Promise<Record<string, string[]>>
+  /** Resolves with `{ user_id: [...] }` of every user found, or `{}`; refused when a live user now holds an email. */
+  restoreUsers<TReturnableLinkableKeys extends string = string>(
+    userIds: string[] | string,
+    config?: { returnLinkableKeys?: TReturnableLinkableKeys[] },
+    sharedContext?: Context,
+  ): Promise<Record<string, string[]>>
   /** Opens a transaction. On SQLite it holds the module's write lock until it ends. */
   begin(options?: TransactionOptions): Promise<InviteTransaction>
   /** Runs `work(tx)` in a transaction: commit when it resolves, rollback when it throws. */

@@ -5,6 +5,8 @@ const INVITE_CREATED = "user.invite.created";
 const INVITE_UPDATED = "user.invite.updated";
 const INVITE_DELETED = "user.invite.deleted";
 const USER_CREATED = "user.user.created";
+const USER_UPDATED = "user.user.updated";
+const USER_DELETED = "user.user.deleted";
 // The doubled "user." is Medusa's own (spec §5).
 const INVITE_TOKEN_GENERATED = "user.user.invite.token_generated";
 
@@ -51,6 +53,8 @@ function inviteAcceptedMessage(id, eventGroupId) {
   return { name: "invite.accepted", data: { id }, options: undefined, metadata: eventGroupId === undefined ? {} : { eventGroupId } };
 }
 const userCreatedMessages = (ids, eventGroupId) => perRow(USER_CREATED, "user", "created", ids, eventGroupId);
+const userUpdatedMessages = (ids, eventGroupId) => perRow(USER_UPDATED, "user", "updated", ids, eventGroupId);
+const userDeletedMessages = (ids, eventGroupId) => perRow(USER_DELETED, "user", "deleted", ids, eventGroupId);
 
 /** One `user.invite.created` per invite, then one `token_generated` for the call. */
 function inviteCreatedMessages(ids, eventGroupId) {
@@ -87,6 +91,8 @@ module.exports = {
   inviteUpdatedMessages,
   inviteDeletedMessages,
   userCreatedMessages,
+  userUpdatedMessages,
+  userDeletedMessages,
   inviteAcceptedMessage,
   deliver,
   INVITE_CREATED,
