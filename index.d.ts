@@ -1,5 +1,5 @@
 // Types of medusa-invites. They are structural supertypes/subtypes of @medusajs/types@2.21.2,
-// so both doors are assignable to IUserModuleService["createInvites"] (spec §1).
+// so both doors are assignable to IUserModuleService["createInvites"] (docs/behaviour.md).
 
 /** Medusa's event message, as delivered to `eventBus.emit`. */
 export interface EventMessage<T = unknown> {
@@ -16,7 +16,7 @@ export interface MessageAggregatorLike {
   clearMessages(...args: any[]): void
 }
 
-/** Medusa's `Context`: every field is accepted and type-checked (spec §6). */
+/** Medusa's `Context`: every field is accepted and type-checked (docs/behaviour.md). */
 export interface Context<TManager = unknown> {
   __type?: "MedusaContext"
   /** A transaction issued by this module (`service.begin()` / `service.transaction()`). */

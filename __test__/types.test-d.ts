@@ -14,7 +14,7 @@ export const classDoor: MedusaCreateInvites = service.createInvites.bind(service
 export const classMethod: MedusaCreateInvites = service.createInvites
 export const usersDoor: MedusaCreateUsers = service.createUsers
 
-// Every lifecycle method is assignable to the same member of IUserModuleService (issue 5).
+// Every lifecycle method is assignable to the same member of IUserModuleService.
 type Member<K extends keyof IUserModuleService> = IUserModuleService[K]
 export const validateInviteToken: Member<"validateInviteToken"> = service.validateInviteToken
 export const refreshInviteTokens: Member<"refreshInviteTokens"> = service.refreshInviteTokens

@@ -1,5 +1,5 @@
 "use strict";
-// Events (spec §5): Medusa's names and shapes, delivered once, after commit.
+// Events (docs/behaviour.md): Medusa's names and shapes, delivered once, after commit.
 
 const INVITE_CREATED = "user.invite.created";
 const INVITE_UPDATED = "user.invite.updated";
@@ -7,7 +7,7 @@ const INVITE_DELETED = "user.invite.deleted";
 const USER_CREATED = "user.user.created";
 const USER_UPDATED = "user.user.updated";
 const USER_DELETED = "user.user.deleted";
-// The doubled "user." is Medusa's own (spec §5).
+// The doubled "user." is Medusa's own (docs/behaviour.md).
 const INVITE_TOKEN_GENERATED = "user.user.invite.token_generated";
 
 function metadata(action, eventGroupId, object = "invite") {
@@ -32,7 +32,7 @@ function tokenGenerated(action, ids, eventGroupId) {
 }
 
 /**
- * updateInvites and refreshInviteTokens (spec §8): `user.invite.updated` per changed row,
+ * updateInvites and refreshInviteTokens (docs/behaviour.md): `user.invite.updated` per changed row,
  * then one `token_generated` for every row of the call. Medusa's refresh labels that one
  * with action "created", its update with "token_generated".
  */
@@ -67,7 +67,7 @@ function inviteCreatedMessages(ids, eventGroupId) {
 }
 
 /**
- * Delivery after commit (spec §5.1, §5.3). With an aggregator the messages are saved into it;
+ * Delivery after commit (docs/behaviour.md). With an aggregator the messages are saved into it;
  * unless the caller keeps them (`preventReleaseEvents`, or no bus), everything it holds is
  * emitted in one call and then cleared, as Medusa does. A failing `emit` rejects the call;
  * the invites stay committed.

@@ -271,7 +271,7 @@ class UserModuleService {
   }
 
   /**
-   * Delivers a call's events (spec §5): after the caller's transaction commits when there is
+   * Delivers a call's events (docs/behaviour.md): after the caller's transaction commits when there is
    * one, else now. `makeMessages` false means there is nothing to announce.
    */
   async #announce(context, delivery, makeMessages) {
@@ -283,7 +283,7 @@ class UserModuleService {
   }
 
   /**
-   * One lifecycle call (spec §8) through the native `lifecycle` method. `events(result)`
+   * One lifecycle call (docs/behaviour.md) through the native `lifecycle` method. `events(result)`
    * returns the messages to announce (or false) once the call has succeeded.
    */
   async #lifecycle(method, encodeArgs, sharedContext, events) {
@@ -340,7 +340,7 @@ class UserModuleService {
       sharedContext,
       ({ invites }, eventGroupId) => {
         const ids = invites.map((invite) => invite.id);
-        // Medusa labels this token_generated message with action "created" (spec §8).
+        // Medusa labels this token_generated message with action "created" (docs/behaviour.md).
         return ids.length > 0 && inviteUpdatedMessages(ids, ids, "created", eventGroupId);
       },
     );

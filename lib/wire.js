@@ -208,7 +208,7 @@ function isAggregator(value) {
 }
 
 /**
- * `sharedContext` (spec §6): `wire` goes to the native side; `eventGroupId`,
+ * `sharedContext` (docs/behaviour.md): `wire` goes to the native side; `eventGroupId`,
  * `messageAggregator` and `preventReleaseEvents` stay here for event delivery, and so does
  * `transactionManager`. The caller's object is only read, never written.
  */

@@ -1,4 +1,4 @@
-//! The rest of the invite lifecycle (spec §8): what each call reads and writes, written once
+//! The rest of the invite lifecycle (docs/behaviour.md): what each call reads and writes, written once
 //! over a `Session` (an open transaction of either backend).
 
 use std::collections::{HashMap, HashSet};
@@ -344,7 +344,7 @@ pub(crate) fn parse_object(json: Option<&str>) -> Result<Option<Map<String, Valu
 }
 
 /// Medusa's metadata update: the given keys are set on the stored object, a key set to `""`
-/// is removed, and `null` clears it all (spec §8).
+/// is removed, and `null` clears it all (docs/behaviour.md).
 pub(crate) fn merge_metadata(
   stored: Option<Map<String, Value>>,
   given: Option<&str>,
@@ -378,7 +378,7 @@ pub fn invite_not_found(id: &str) -> Error {
   )
 }
 
-/// Medusa's `validateInviteToken` checks on the loaded invite (spec §8).
+/// Medusa's `validateInviteToken` checks on the loaded invite (docs/behaviour.md).
 pub fn check_invite(invite: &Invite, token: &str, now: i64) -> Result<()> {
   if !same_token(&invite.token, token) {
     return Err(Error::invalid_data(TOKEN_INVALID));

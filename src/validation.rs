@@ -1,4 +1,4 @@
-//! Validation of `CreateInviteDTO` / `CreateUserDTO` input (spec §1, §3, §4). Every item is
+//! Validation of `CreateInviteDTO` / `CreateUserDTO` input (docs/behaviour.md, docs/errors.md). Every item is
 //! checked before anything is written; the first failure wins and carries its index.
 
 use chrono::{DateTime, NaiveDate};
@@ -34,7 +34,7 @@ pub fn users(items: &[Value]) -> Result<Vec<NewUser>> {
 pub const NOT_AN_UPDATE: &str =
   "updateInvites expects an invite update object or an array of invite update objects";
 
-/// `UpdateInviteDTO` items (spec §8): `id` plus the fields to change. `token` and the
+/// `UpdateInviteDTO` items (docs/behaviour.md): `id` plus the fields to change. `token` and the
 /// timestamps are not the caller's to set; unknown keys are ignored, as in Medusa.
 pub fn invite_updates(items: &[Value]) -> Result<Vec<InviteUpdate>> {
   items
@@ -245,7 +245,7 @@ fn email(entity: &str, noun: &str, value: WireValue<'_>) -> Result<String> {
 }
 
 /// Non-empty, at most 254 characters, no whitespace or control characters, and an `@` with
-/// something on both sides. Deliberately loose otherwise: Medusa checks nothing (spec §3).
+/// something on both sides. Deliberately loose otherwise: Medusa checks nothing (docs/differences.md).
 pub fn is_deliverable_email(email: &str) -> bool {
   let Some(at) = email.rfind('@') else {
     return false;

@@ -210,7 +210,7 @@ impl NativeModule {
     });
   }
 
-  /// The rest of the lifecycle (spec §8): `method` is Medusa's method name; the result JSON
+  /// The rest of the lifecycle (docs/behaviour.md): `method` is Medusa's method name; the result JSON
   /// is `output::done`'s, or one invite for `validateInviteToken`.
   #[napi]
   pub fn lifecycle(&self, call_id: u32, method: String, call_json: String) {

@@ -1,4 +1,4 @@
-//! The production backend: PostgreSQL, on Medusa's own `invite` and `user` tables (spec §7).
+//! The production backend: PostgreSQL, on Medusa's own `invite` and `user` tables (docs/storage.md).
 //! Medusa's tables and indexes are created exactly as Medusa's migrations create them when
 //! absent, and never altered. What this module adds lives in tables of its own, named
 //! `medusa_invites_*`: the roles of an invite, and idempotency records.
@@ -23,7 +23,7 @@ use crate::invite::{roles_json, Invite, User};
 use crate::lifecycle::{self, Found, Op, Session};
 use crate::query::{Dialect, Param, Query, Source};
 
-/// Medusa's schema, exactly as spec §7 gives it, then our own tables.
+/// Medusa's schema, exactly as docs/storage.md gives it, then our own tables.
 const SCHEMA: &str = r#"
 create table if not exists "invite" ("id" text not null, "email" text not null,
   "accepted" boolean not null default false, "token" text not null,
@@ -869,7 +869,7 @@ fn refusal(found: Vec<tokio_postgres::Row>, invites: &[Invite]) -> Result<()> {
     };
   }
   if !taken.is_empty() {
-    // Medusa lists them in user-id order; input order is deterministic (spec §3).
+    // Medusa lists them in user-id order; input order is deterministic (docs/differences.md).
     let mut seen = HashSet::new();
     let in_input_order: Vec<&str> = invites
       .iter()

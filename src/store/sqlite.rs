@@ -1,6 +1,6 @@
 //! The embedded default store: one SQLite file in WAL mode, durable by default
 //! (`synchronous=FULL`). The `invite` and `user` tables mirror Medusa's columns and indexes
-//! (spec §7), plus `invite.roles`. Times are stored as Unix milliseconds, JSON as text.
+//! (docs/storage.md), plus `invite.roles`. Times are stored as Unix milliseconds, JSON as text.
 //!
 //! SQLite has one writer at a time, so a module keeps one connection and an async writer
 //! lock: a call or a caller transaction holds it for its duration, and others wait for it
