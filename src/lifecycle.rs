@@ -167,7 +167,7 @@ pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
   }
 }
 
-fn unique(ids: &[String]) -> Vec<String> {
+pub(crate) fn unique(ids: &[String]) -> Vec<String> {
   let mut seen = HashSet::new();
   ids
     .iter()
@@ -223,7 +223,7 @@ async fn invites_in_order(
 }
 
 /// The ids of `ids` (each once, in order) that `found` lacks.
-fn missing<'a>(ids: &'a [String], found: &HashMap<String, Invite>) -> Vec<&'a str> {
+pub(crate) fn missing<'a, T>(ids: &'a [String], found: &HashMap<String, T>) -> Vec<&'a str> {
   let mut seen = HashSet::new();
   ids
     .iter()
@@ -272,34 +272,66 @@ async fn update(session: &mut dyn Session, items: &[InviteUpdate], now: i64) -> 
       format!("Invite with id \"{}\" not found", shown_list(&missing)),
     ));
   }
-  let mut changed_ids = HashSet::new();
-  for item in items {
-    let Some(invite) = live.get_mut(&item.id) else {
-      continue;
-    };
-    if apply(invite, item)? {
+  let updated = apply_updates(&ids, &mut live, items, |invite, item| {
+    let changed = apply(invite, item)?;
+    if changed {
       invite.updated_at = now;
-      changed_ids.insert(item.id.clone());
+    }
+    Ok(changed)
+  })?;
+  session.save_invites(&updated.to_save).await?;
+  Ok(Done::Updated {
+    invites: updated.rows,
+    changed: updated.changed,
+  })
+}
+
+/// What an update call did to rows found by id (invites or users).
+pub(crate) struct Updated<T> {
+  /// The changed rows, each once, in the order their ids first appear.
+  pub to_save: Vec<T>,
+  /// Each item's row as it ends, in input order.
+  pub rows: Vec<T>,
+  /// Whether each item's row is announced: changed, and not announced by an earlier item.
+  pub changed: Vec<bool>,
+}
+
+/// Applies the items (`ids[i]` is item i's id; every id is in `live`) in input order;
+/// `apply` says whether an item changed its row.
+pub(crate) fn apply_updates<T: Clone, I>(
+  ids: &[String],
+  live: &mut HashMap<String, T>,
+  items: &[I],
+  mut apply: impl FnMut(&mut T, &I) -> Result<bool>,
+) -> Result<Updated<T>> {
+  let mut changed_ids = HashSet::new();
+  for (id, item) in ids.iter().zip(items) {
+    if let Some(row) = live.get_mut(id) {
+      if apply(row, item)? {
+        changed_ids.insert(id.as_str());
+      }
     }
   }
-  let unique_ids = unique(&ids);
-  let to_save: Vec<Invite> = unique_ids
+  let to_save = unique(ids)
     .iter()
-    .filter(|id| changed_ids.contains(*id))
+    .filter(|id| changed_ids.contains(id.as_str()))
     .filter_map(|id| live.get(id).cloned())
     .collect();
-  session.save_invites(&to_save).await?;
   let mut announced = HashSet::new();
-  let mut invites = Vec::with_capacity(items.len());
+  let mut rows = Vec::with_capacity(items.len());
   let mut changed = Vec::with_capacity(items.len());
-  for item in items {
-    if let Some(invite) = live.get(&item.id) {
-      invites.push(invite.clone());
+  for id in ids {
+    if let Some(row) = live.get(id) {
+      rows.push(row.clone());
       // A row updated twice in one call is announced once.
-      changed.push(changed_ids.contains(&item.id) && announced.insert(item.id.as_str()));
+      changed.push(changed_ids.contains(id.as_str()) && announced.insert(id.as_str()));
     }
   }
-  Ok(Done::Updated { invites, changed })
+  Ok(Updated {
+    to_save,
+    rows,
+    changed,
+  })
 }
 
 /// Applies one update item; returns whether anything changed.
