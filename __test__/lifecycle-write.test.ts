@@ -771,6 +771,35 @@ describe("restoreInvites", () => {
     })
   })
 
+  test("a live id is left as it is and not reported: alone → {}; mixed with soft-deleted and unknown ids → only the restored ones", async () => {
+    await withModule(async (m) => {
+      const [a, b, c] = await seedThree(m)
+      const stored = () => rows<{ id: string; deleted_at: number | null; updated_at: number }>(m.file, `select id, deleted_at, updated_at from "invite" order by id`)
+      const before = stored()
+      assert.deepStrictEqual(await m.service.restoreInvites([a.id]), {})
+      assert.deepStrictEqual(await m.service.restoreInvites(a.id), {})
+      assert.deepStrictEqual(await m.service.restoreInvites([a.id, b.id, a.id]), {})
+      assertNothingEmitted(m)
+      assert.deepStrictEqual(stored(), before, "nothing written")
+
+      await m.service.softDeleteInvites([b.id, c.id])
+      m.bus.calls.length = 0
+      const result = await m.service.restoreInvites([c.id, a.id, "nothere", b.id, c.id])
+      assert.deepStrictEqual(result, { invite_id: [c.id, b.id] })
+      assert.deepEqual(Object.keys(result), ["invite_id"])
+      assertNothingEmitted(m)
+      const after = stored()
+      assert.deepEqual(after.map((row) => row.deleted_at), [null, null, null])
+      assert.deepStrictEqual(after[0], before[0], "the live one is untouched")
+      const listed = await m.service.listInvites()
+      assert.deepStrictEqual(listed[0], a)
+      assert.deepStrictEqual(
+        listed.map((dto) => ({ ...dto, updated_at: null })),
+        [a, b, c].map((dto) => ({ ...dto, updated_at: null })),
+      )
+    })
+  })
+
   test("blocked by a newer live invite with the same email → invalid_data, nothing restored (all-or-nothing)", async () => {
     await withModule(async (m) => {
       const [a, b] = await seedThree(m)
