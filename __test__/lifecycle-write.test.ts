@@ -342,6 +342,39 @@ describe("updateInvites: change detection, shapes and events", () => {
     })
   })
 
+  test("the same id twice in one call: the last item for it applies; one DTO, one user.invite.updated and one token_generated id for it", async () => {
+    await withModule(async (m) => {
+      const [a, b, c] = await seedThree(m)
+      const stored = () => rows<Record<string, unknown>>(m.file, `select id, email, accepted, metadata, updated_at from "invite" order by id`)
+      // a twice, each time changing something: only the last item (accepted) counts, as in Medusa
+      const { result, from, to } = await timed(() =>
+        m.service.updateInvites([{ id: a.id, metadata: { x: 1 }, email: "moved@x.com" }, { id: b.id, accepted: true }, { id: a.id, accepted: true }]),
+      )
+      assert.deepEqual(ids(result), [a.id, b.id])
+      assert.deepStrictEqual(result[0], { ...a, accepted: true, updated_at: result[0].updated_at })
+      assert.deepStrictEqual(result[1], { ...b, accepted: true, updated_at: result[1].updated_at })
+      assertWithin(result[0].updated_at, from, to, "updated_at of a")
+      assertEmitted(m, [updatedMessage(a.id), updatedMessage(b.id), tokenGeneratedMessage([a.id, b.id])])
+      assert.deepStrictEqual(await snapshot(m), [result[0], result[1], c])
+
+      // the same change twice: announced once; an array of one back, token_generated data.id a string
+      const twice = await m.service.updateInvites([{ id: b.id, accepted: false }, { id: b.id, accepted: false }])
+      assert.deepStrictEqual(twice, [{ ...b, accepted: false, updated_at: twice[0].updated_at }])
+      const messages = onlyEmit(m.bus)
+      assertMessages(messages, [updatedMessage(b.id), tokenGeneratedMessage([b.id])])
+      assert.equal(typeof (messages[1].data as { id: unknown }).id, "string")
+      m.bus.calls.length = 0
+
+      // a change undone by the last item is no change: nothing written, no user.invite.updated
+      const before = stored()
+      await delay(5)
+      const undone = await m.service.updateInvites([{ id: c.id, accepted: false }, { id: c.id, accepted: true }])
+      assert.deepStrictEqual(undone, [c])
+      assertEmitted(m, [tokenGeneratedMessage([c.id])])
+      assert.deepStrictEqual(stored(), before)
+    })
+  })
+
   test("[] → [], nothing written, no emit", async () => {
     await withModule(async (m) => {
       await seedThree(m)

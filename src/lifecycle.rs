@@ -257,33 +257,32 @@ async fn update(session: &mut dyn Session, items: &[InviteUpdate], now: i64) -> 
       format!("Invite with id \"{}\" not found", shown_list(&missing)),
     ));
   }
-  let mut changed_ids = HashSet::new();
+  // As Medusa: the last item given for an id is the one applied (earlier ones for it are
+  // dropped), and each invite comes back once, in the order its id first appears.
+  let mut last_item: HashMap<&str, &InviteUpdate> = HashMap::new();
   for item in items {
-    let Some(invite) = live.get_mut(&item.id) else {
+    last_item.insert(item.id.as_str(), item);
+  }
+  let mut invites = Vec::with_capacity(live.len());
+  let mut changed = Vec::with_capacity(live.len());
+  for id in unique(&ids) {
+    let (Some(mut invite), Some(item)) = (live.remove(&id), last_item.get(id.as_str())) else {
       continue;
     };
-    if apply(invite, item)? {
+    let is_changed = apply(&mut invite, item)?;
+    if is_changed {
       invite.updated_at = now;
-      changed_ids.insert(item.id.clone());
     }
+    invites.push(invite);
+    changed.push(is_changed);
   }
-  let unique_ids = unique(&ids);
-  let to_save: Vec<Invite> = unique_ids
+  let to_save: Vec<Invite> = invites
     .iter()
-    .filter(|id| changed_ids.contains(*id))
-    .filter_map(|id| live.get(id).cloned())
+    .zip(&changed)
+    .filter(|(_, is_changed)| **is_changed)
+    .map(|(invite, _)| invite.clone())
     .collect();
   session.save_invites(&to_save).await?;
-  let mut announced = HashSet::new();
-  let mut invites = Vec::with_capacity(items.len());
-  let mut changed = Vec::with_capacity(items.len());
-  for item in items {
-    if let Some(invite) = live.get(&item.id) {
-      invites.push(invite.clone());
-      // A row updated twice in one call is announced once.
-      changed.push(changed_ids.contains(&item.id) && announced.insert(item.id.as_str()));
-    }
-  }
   Ok(Done::Updated { invites, changed })
 }
 
