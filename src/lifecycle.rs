@@ -145,12 +145,9 @@ pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
       Ok(Done::Ids(ids_of(&invites)))
     }
     Op::Restore { ids } => {
-      // In input order: Medusa reports the first id's email when several collide.
-      let mut restored: Vec<Invite> = invites_in_order(session, ids, true)
-        .await?
-        .into_iter()
-        .filter(|invite| invite.deleted_at.is_some())
-        .collect();
+      // In input order: Medusa reports the first id's email when several collide. As Medusa,
+      // a live invite among the ids is reported too (restoring it changes nothing).
+      let mut restored: Vec<Invite> = invites_in_order(session, ids, true).await?;
       for invite in &mut restored {
         invite.deleted_at = None;
       }
@@ -288,45 +285,42 @@ async fn update(session: &mut dyn Session, items: &[InviteUpdate], now: i64) -> 
 
 /// What an update call did to rows found by id (invites or users).
 pub(crate) struct Updated<T> {
-  /// The changed rows, each once, in the order their ids first appear.
+  /// The changed rows.
   pub to_save: Vec<T>,
-  /// Each item's row as it ends, in input order.
+  /// Each row once, in the order its id first appears.
   pub rows: Vec<T>,
-  /// Whether each item's row is announced: changed, and not announced by an earlier item.
+  /// Whether each row changed (it is announced then).
   pub changed: Vec<bool>,
 }
 
-/// Applies the items (`ids[i]` is item i's id; every id is in `live`) in input order;
-/// `apply` says whether an item changed its row.
+/// Applies an update call's items (`ids[i]` is item i's id) to the rows found by id, as
+/// Medusa does: the last item given for an id is the one applied (earlier ones for it are
+/// dropped), and each row comes back once. `apply` says whether an item changed its row.
 pub(crate) fn apply_updates<T: Clone, I>(
   ids: &[String],
   live: &mut HashMap<String, T>,
   items: &[I],
   mut apply: impl FnMut(&mut T, &I) -> Result<bool>,
 ) -> Result<Updated<T>> {
-  let mut changed_ids = HashSet::new();
+  let mut last_item: HashMap<&str, &I> = HashMap::new();
   for (id, item) in ids.iter().zip(items) {
-    if let Some(row) = live.get_mut(id) {
-      if apply(row, item)? {
-        changed_ids.insert(id.as_str());
-      }
-    }
+    last_item.insert(id.as_str(), item);
   }
-  let to_save = unique(ids)
+  let mut rows = Vec::with_capacity(last_item.len());
+  let mut changed = Vec::with_capacity(last_item.len());
+  for id in unique(ids) {
+    let (Some(mut row), Some(item)) = (live.remove(&id), last_item.get(id.as_str())) else {
+      continue;
+    };
+    changed.push(apply(&mut row, item)?);
+    rows.push(row);
+  }
+  let to_save = rows
     .iter()
-    .filter(|id| changed_ids.contains(id.as_str()))
-    .filter_map(|id| live.get(id).cloned())
+    .zip(&changed)
+    .filter(|(_, is_changed)| **is_changed)
+    .map(|(row, _)| row.clone())
     .collect();
-  let mut announced = HashSet::new();
-  let mut rows = Vec::with_capacity(items.len());
-  let mut changed = Vec::with_capacity(items.len());
-  for id in ids {
-    if let Some(row) = live.get(id) {
-      rows.push(row.clone());
-      // A row updated twice in one call is announced once.
-      changed.push(changed_ids.contains(id.as_str()) && announced.insert(id.as_str()));
-    }
-  }
   Ok(Updated {
     to_save,
     rows,
