@@ -294,6 +294,61 @@ describe("inputs that used to exhaust memory or echo themselves", () => {
     )
   })
 
+  test("updates, select lists and configs: unreadable or sparse input is refused unread", () =>
+    withModule(async ({ service }) => {
+      const { proxy, revoke } = Proxy.revocable([], {})
+      revoke()
+      assertExactMedusaError(
+        await rejectionOf(() => service.updateInvites(proxy as any)),
+        "invalid_data",
+        "The input of updateInvites could not be read: a property access threw",
+      )
+      const huge: any[] = []
+      huge.length = 2 ** 32 - 1
+      const tooLong = `An array of ${2 ** 32 - 1} items is longer than the 1000000 one call accepts`
+      assertExactMedusaError(await rejectionOf(() => service.updateInvites(huge)), "invalid_data", tooLong)
+      assertExactMedusaError(await rejectionOf(() => service.updateUsers(huge)), "invalid_data", tooLong)
+      assertExactMedusaError(await rejectionOf(() => service.retrieveInvite("invite_x", { select: huge } as any)), "invalid_data", tooLong)
+      assertExactMedusaError(await rejectionOf(() => service.listInvites({}, huge as any)), "invalid_data", "The find config must be an object")
+      assertExactMedusaError(await rejectionOf(() => service.listInvites({}, "take 5" as any)), "invalid_data", "The find config must be an object")
+    }))
+
+  test("keys and patterns the databases cannot take are refused alike on both backends", () =>
+    withModule(async ({ service }) => {
+      assertExactMedusaError(
+        await rejectionOf(() => service.createInvites({ email: "long-id@example.com", id: "x".repeat(513) })),
+        "invalid_data",
+        "Value for Invite.id must be at most 512 characters",
+      )
+      assertExactMedusaError(
+        await rejectionOf(() => service.createInvites({ email: "long-key@example.com" }, { idempotencyKey: "k".repeat(513) })),
+        "invalid_argument",
+        "sharedContext.idempotencyKey must be at most 512 characters",
+      )
+      assertExactMedusaError(
+        await rejectionOf(() => service.listInvites({ email: { $ilike: "x".repeat(10_001) } })),
+        "invalid_data",
+        "$ilike on Invite.email takes a pattern of at most 10000 characters",
+      )
+      const [invite] = await service.createInvites([{ email: "fits@example.com", id: "i".repeat(512) }])
+      assert.equal(invite.id.length, 512)
+      assert.deepEqual((await service.listInvites({ email: { $like: "%".repeat(10_000) } })).map((found) => found.id), [invite.id])
+    }))
+
+  test("an unknown operator or option value comes back cut, not whole", () =>
+    withModule(async ({ service }) => {
+      const cut = `${"k".repeat(254)}...`
+      assertExactMedusaError(
+        await rejectionOf(() => service.listInvites({ email: { ["k".repeat(10_000)]: "x" } } as any)),
+        "invalid_data",
+        `Unsupported operator ${cut} on Invite.email`,
+      )
+      assert.throws(
+        () => new UserModuleService({ jwt_secret: SECRET, database: "k".repeat(1 << 20) }),
+        (error: any) => error.type === "invalid_argument" && error.message.startsWith(`Unsupported database URL scheme "${cut}"`) && error.message.length < 1_000,
+      )
+    }))
+
   test("a megabyte id or key comes back cut in the message, not whole", () =>
     withModule(async ({ service }) => {
       const long = "x".repeat(1 << 20)

@@ -49,6 +49,14 @@ function snapshot(what, read) {
   }
 }
 
+/** The items of an array argument in wire form; a length beyond the limit is refused unread. */
+function encodeList(data, encodeItem) {
+  checkLength(data.length);
+  const items = new Array(data.length);
+  for (let i = 0; i < data.length; i++) items[i] = encodeItem(data[i]);
+  return items;
+}
+
 /**
  * Batches are read, sent and answered in parts of this many items, with a turn of the event
  * loop between parts: a batch of 100,000 never holds the event loop for long.
@@ -182,6 +190,7 @@ function storedInviteDto(invite) {
 function selector(config) {
   const select = config?.select;
   if (!Array.isArray(select)) return (dto) => dto;
+  checkLength(select.length);
   const wanted = new Set(["id", ...select.filter((key) => typeof key === "string")]);
   return (dto) => {
     const out = {};
@@ -380,10 +389,13 @@ class UserModuleService {
 
   /** Medusa's `updateInvites`: one object in, one out; an array in, an array out. */
   async updateInvites(data, sharedContext) {
-    const single = !Array.isArray(data);
+    let single;
     const { invites } = await this.#lifecycle(
       "updateInvites",
-      () => ({ items: single ? [encodeInviteUpdate(data)] : data.map(encodeInviteUpdate) }),
+      () => {
+        single = !Array.isArray(data);
+        return { items: single ? [encodeInviteUpdate(data)] : encodeList(data, encodeInviteUpdate) };
+      },
       sharedContext,
       ({ invites, changed }, eventGroupId) => {
         if (invites.length === 0) return false;
@@ -461,10 +473,13 @@ class UserModuleService {
       const [first] = await this.updateUsers(found.map((user) => ({ ...update, id: user.id })), sharedContext);
       return first;
     }
-    const single = !Array.isArray(data);
+    let single;
     const { users, changed } = await this.#lifecycle(
       "updateUsers",
-      () => ({ items: single ? [encodeUserUpdate(data)] : data.map(encodeUserUpdate) }),
+      () => {
+        single = !Array.isArray(data);
+        return { items: single ? [encodeUserUpdate(data)] : encodeList(data, encodeUserUpdate) };
+      },
       sharedContext,
       ({ users, changed }, eventGroupId) => userUpdatedMessages(users.filter((_, index) => changed[index]).map((user) => user.id), eventGroupId),
     );

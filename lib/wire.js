@@ -166,7 +166,9 @@ const FILTERS_TOO_DEEP = `The filters are nested too deeply: at most ${MAX_FILTE
 /** Medusa's find config: only the fields the native side reads (`select` stays in JS). */
 function encodeConfig(config) {
   if (config === undefined || config === null) return null;
-  if (typeof config !== "object" || Array.isArray(config) || isDate(config)) return encode(config, false);
+  if (typeof config !== "object") return encode(config, false);
+  // Not a config: only its type is sent (an array is not walked).
+  if (Array.isArray(config) || isDate(config)) return { $t: typeName(config) };
   const out = {};
   for (const field of ["skip", "take", "order", "withDeleted"]) {
     const value = config[field];
@@ -220,7 +222,8 @@ function encodeContext(context) {
   const wire = {};
   for (const field of CONTEXT_FIELDS) {
     const value = context[field];
-    if (value !== undefined) wire[field] = encode(value, false);
+    // No context field is an array: one is named by its type, never walked.
+    if (value !== undefined) wire[field] = Array.isArray(value) ? { $t: "array" } : encode(value, false);
   }
   const messageAggregator = context.messageAggregator;
   if (messageAggregator !== undefined && messageAggregator !== null) {

@@ -118,6 +118,12 @@ pub fn validate(context: &Value) -> Result<CallContext> {
         "sharedContext.idempotencyKey must not contain the character U+0000",
       ))
     }
+    WireValue::Str(key) if key.chars().count() > crate::validation::MAX_KEY_CHARS => {
+      return Err(Error::invalid_argument(format!(
+        "sharedContext.idempotencyKey must be at most {} characters",
+        crate::validation::MAX_KEY_CHARS
+      )))
+    }
     WireValue::Str(key) => Some(key.to_string()),
     _ => None,
   };

@@ -202,7 +202,7 @@ pub fn parse_database_url(url: &str) -> Result<Location> {
     return Ok(Location::File(PathBuf::from(path)));
   }
   // Only the scheme is echoed: a URL may carry a password.
-  let scheme = url.split(':').next().unwrap_or("");
+  let scheme = crate::messages::shown(url.split(':').next().unwrap_or(""));
   Err(Error::invalid_argument(format!(
     "Unsupported database URL scheme \"{scheme}\": {DATABASE_FORMS}"
   )))

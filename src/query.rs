@@ -243,6 +243,10 @@ impl Query {
     };
     let config = match config {
       Value::Null => &Map::new(),
+      // A tagged value (an array, a Date…) is not a config.
+      Value::Object(config) if config.contains_key("$t") => {
+        return Err(Error::invalid_data("The find config must be an object"))
+      }
       Value::Object(config) => config,
       _ => return Err(Error::invalid_data("The find config must be an object")),
     };
@@ -365,6 +369,9 @@ fn unknown_property(entity: Entity, name: &str) -> Error {
   ))
 }
 
+/// Characters of a `$like`/`$ilike` pattern, at most.
+const MAX_PATTERN_CHARS: usize = 10_000;
+
 /// Filters nest through `$and`/`$or`; deeper than this is refused.
 const MAX_DEPTH: usize = 16;
 
@@ -454,7 +461,8 @@ fn parse_field(
           }
           _ => {
             return Err(Error::invalid_data(format!(
-              "Unsupported operator {operator} on {}.{column}",
+              "Unsupported operator {} on {}.{column}",
+              shown(operator),
               entity.name()
             )))
           }
@@ -465,6 +473,17 @@ fn parse_field(
             negated: comparison == Comparison::Ne,
           });
           continue;
+        }
+        if let (Comparison::Like | Comparison::ILike, Value::String(pattern)) =
+          (comparison, operand)
+        {
+          // SQLite refuses long patterns ("too complex"); both backends refuse them alike.
+          if pattern.chars().count() > MAX_PATTERN_CHARS {
+            return Err(Error::invalid_data(format!(
+              "{operator} on {}.{column} takes a pattern of at most {MAX_PATTERN_CHARS} characters",
+              entity.name()
+            )));
+          }
         }
         all.push(Condition::Compare {
           column,

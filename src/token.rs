@@ -261,7 +261,8 @@ pub(crate) fn supported_algorithm(name: &str) -> Result<Algorithm> {
     // jsonwebtoken also knows ES512 and "none"; we refuse to mint unsigned invite tokens.
     _ => {
       return Err(Error::invalid_argument(format!(
-        "The JWT algorithm \"{name}\" is not supported; use HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256 or ES384"
+        "The JWT algorithm \"{}\" is not supported; use HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256 or ES384",
+        crate::messages::shown(name)
       )))
     }
   })
@@ -309,7 +310,8 @@ fn validate_jwt_option_types(jwt_options: &Map<String, Value>) -> Result<()> {
       | "allowInvalidAsymmetricKeyTypes" => value.is_boolean(),
       _ => {
         return Err(Error::invalid_argument(format!(
-          "\"{name}\" is not allowed in \"options\""
+          "\"{}\" is not allowed in \"options\"",
+          crate::messages::shown(name)
         )))
       }
     };

@@ -12,6 +12,9 @@ use crate::wire::WireValue;
 pub const NOT_AN_INVITE: &str =
   "createInvites expects an invite object or an array of invite objects";
 pub const NOT_A_USER: &str = "createUsers expects a user object or an array of user objects";
+/// Characters of a caller-chosen id or idempotency key, at most: PostgreSQL indexes them, and an
+/// index entry must fit in a third of a page.
+pub const MAX_KEY_CHARS: usize = 512;
 /// An email longer than this cannot be delivered (RFC 5321 path limit).
 const MAX_EMAIL_CHARS: usize = 254;
 
@@ -302,6 +305,10 @@ fn id(entity: &str, value: WireValue<'_>) -> Result<Option<String>> {
     WireValue::Absent | WireValue::Null => Ok(None),
     WireValue::Str("") => Ok(None),
     WireValue::Str(id) if id.contains('\0') => Err(nul(&format!("{entity}.id"))),
+    // PostgreSQL cannot index a very long key: refused on both backends alike.
+    WireValue::Str(id) if id.chars().count() > MAX_KEY_CHARS => Err(Error::invalid_data(format!(
+      "Value for {entity}.id must be at most {MAX_KEY_CHARS} characters"
+    ))),
     WireValue::Str(id) => Ok(Some(id.to_string())),
     other => Err(wrong_type(&format!("{entity}.id"), "a string", other)),
   }
