@@ -52,7 +52,7 @@ test("configure() replaces the environment", () => {
   assert.equal(count(file), 1)
 })
 
-test("the example command creates invites on the embedded default store and prints them", () => {
+test("the example command creates invites on the embedded default store and prints one result per row", () => {
   const cwd = tempDir()
   const out = execFileSync(process.execPath, [join(packageDir, "bin", "medusa-invites.js"), "a@example.com", "b@example.com"], {
     cwd,
@@ -60,10 +60,13 @@ test("the example command creates invites on the embedded default store and prin
     encoding: "utf8",
     stdio: ["ignore", "pipe", "ignore"],
   })
-  const printed = JSON.parse(out)
+  const printed = out.trim().split("\n").map((line) => JSON.parse(line))
   assert.deepEqual(
-    printed.map((invite: any) => invite.email),
-    ["a@example.com", "b@example.com"],
+    printed.map((result: any) => [result.row, result.email, result.status]),
+    [
+      [1, "a@example.com", "created"],
+      [2, "b@example.com", "created"],
+    ],
   )
   assert.equal(count(join(cwd, ".medusa-invites", "invites.sqlite")), 2)
 })

@@ -11,13 +11,15 @@
 // when MEDUSA_INVITES_BENCH_PG_URL (or MEDUSA_INVITES_TEST_PG_URL) names a server
 // (postgres://user@host:port, no database: the bench creates and drops its own).
 // Targets: a 10,000 batch at >= 60% of the floor (both backends); a single SQLite call's
-// p50 <= 2x one durable commit.
+// p50 <= 2x one durable commit. Then bench/cli.js: the CLI importing a 1,000,000-row CSV at
+// >= 80% of the library's batch throughput, peak RSS < 200 MB.
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { UserModuleService } = require("..");
 const { loadNative } = require("../lib/native");
+const { runCliBench } = require("./cli");
 
 const native = loadNative();
 const SECRET = "bench-secret";
@@ -189,6 +191,8 @@ async function report(name) {
 async function main() {
   console.log(`medusa-invites benchmark: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, node ${process.version}`);
   await report("sqlite");
+  // The CLI: a 1,000,000-row CSV against the library's batches, in this run (bench/cli.js).
+  runCliBench();
   if (pgServer) {
     psql("postgres", `drop database if exists "${pgDatabase}" with (force)`);
     psql("postgres", `create database "${pgDatabase}"`);

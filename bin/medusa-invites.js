@@ -1,26 +1,17 @@
 #!/usr/bin/env node
 "use strict";
-// Creates invites on the embedded default store and prints them:
-//   JWT_SECRET=... medusa-invites alice@example.com bob@example.com
-const { createInvites, getDefaultModule, optionsFromEnvironment } = require("..");
+// The admin's CLI: `medusa-invites invite|list|resend|revoke|validate`; see --help.
+const { main } = require("../lib/cli/main");
 
-async function main() {
-  const emails = process.argv.slice(2);
-  if (emails.length === 0) {
-    console.error("usage: medusa-invites EMAIL [EMAIL...]   (JWT_SECRET and MEDUSA_INVITES_DATABASE_URL from the environment)");
-    process.exit(2);
-  }
-  if (!process.env.JWT_SECRET) {
-    process.env.JWT_SECRET = "medusa-invites-example-secret";
-    console.error("JWT_SECRET is not set; using an example secret for this demo");
-  }
-  const invites = await createInvites(emails.map((email) => ({ email })));
-  console.log(JSON.stringify(invites, null, 2));
-  console.error(`stored in ${optionsFromEnvironment().database}`);
-  await getDefaultModule().close();
-}
+// Ctrl-C or a TERM: stop now (committed blocks stay; re-run with --skip-existing), but through
+// process.exit, so the exit handlers (temporary files) run.
+process.once("SIGINT", () => process.exit(130));
+process.once("SIGTERM", () => process.exit(143));
 
-main().catch((error) => {
-  console.error(`${error.type ?? "error"}: ${error.message}`);
-  process.exit(1);
+// Exit as soon as the work is done and stdout and stderr are flushed (on macOS pipes are
+// asynchronous): the store is closed by then, and nothing else is left to run.
+const flushed = (stream) => new Promise((resolve) => stream.write("", resolve));
+main(process.argv.slice(2)).then(async (code) => {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
 });

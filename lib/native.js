@@ -17,27 +17,44 @@ function loadNative() {
 const MAX_CALL_ID = 0xffffffff;
 const noop = () => {};
 
-class NativeChannel {
-  #module;
-  #pending = new Map();
-  #nextId = 1;
+/**
+ * The calls in flight of one channel and their completion. The native completion callback
+ * closes over this, never over the channel: a threadsafe function is a GC root, and a
+ * callback that reached the channel would keep the native module (its connections, its
+ * file) alive forever. So a module dropped without close() is collected, and its native
+ * half releases its resources then.
+ */
+class Pending {
+  #resolvers = new Map();
   /** A ref'd timer while calls are pending: the completion callback alone keeps no process alive. */
   #keepAlive;
 
-  /** Throws the native constructor's error (its message is the error JSON). */
-  constructor(optionsJson) {
-    const { NativeModule } = loadNative();
-    this.#module = new NativeModule(optionsJson, (id, envelope) => this.#complete(id, envelope));
+  add(id, resolve) {
+    this.#resolvers.set(id, resolve);
+    this.#keepAlive ??= setInterval(noop, 2 ** 30);
   }
 
-  #complete(id, envelope) {
-    const resolve = this.#pending.get(id);
-    this.#pending.delete(id);
-    if (this.#pending.size === 0 && this.#keepAlive) {
+  complete(id, envelope) {
+    const resolve = this.#resolvers.get(id);
+    this.#resolvers.delete(id);
+    if (this.#resolvers.size === 0 && this.#keepAlive) {
       clearInterval(this.#keepAlive);
       this.#keepAlive = undefined;
     }
     resolve?.(envelope);
+  }
+}
+
+class NativeChannel {
+  #module;
+  #pending = new Pending();
+  #nextId = 1;
+
+  /** Throws the native constructor's error (its message is the error JSON). */
+  constructor(optionsJson) {
+    const { NativeModule } = loadNative();
+    const pending = this.#pending;
+    this.#module = new NativeModule(optionsJson, (id, envelope) => pending.complete(id, envelope));
   }
 
   /** Starts `method(id, ...args)` natively; resolves with its envelope JSON text. */
@@ -45,12 +62,11 @@ class NativeChannel {
     return new Promise((resolve, reject) => {
       const id = this.#nextId;
       this.#nextId = id === MAX_CALL_ID ? 1 : id + 1;
-      this.#pending.set(id, resolve);
-      this.#keepAlive ??= setInterval(noop, 2 ** 30);
+      this.#pending.add(id, resolve);
       try {
         this.#module[method](id, ...args);
       } catch (error) {
-        this.#complete(id, undefined);
+        this.#pending.complete(id, undefined);
         reject(error);
       }
     });

@@ -3,7 +3,7 @@
 // here (wire.js), the work runs natively off the JS thread, DTOs and events are built here.
 const { MedusaError, fromNative, fromNativeThrow } = require("./medusa-error");
 const {
-  encodeInvite, encodeUser, encodeInviteUpdate, encodeIds, encodeQuery, encodeToken, encodeContext,
+  encodeInvite, encodeUser, encodeInviteUpdate, encodeIds, encodeQuery, encodeConfig, encodeToken, encodeContext, isRefusal,
 } = require("./wire");
 const {
   inviteCreatedMessages, inviteUpdatedMessages, inviteDeletedMessages, userCreatedMessages, inviteAcceptedMessage, deliver,
@@ -22,15 +22,19 @@ function invalidArgument(message) {
   return new MedusaError(MedusaError.Types.INVALID_ARGUMENT, message);
 }
 
+/** Not enumerable, like `new Error(message, { cause })`: the own enumerable keys stay Medusa's. */
+function withCause(error, cause) {
+  Object.defineProperty(error, "cause", { value: cause, enumerable: false, writable: true, configurable: true });
+  return error;
+}
+
 /** Reads the caller's input once into wire form; a throwing getter or proxy trap is invalid_data. */
 function snapshot(what, read) {
   try {
     return read();
   } catch (cause) {
-    const error = new MedusaError(MedusaError.Types.INVALID_DATA, `${what} could not be read: a property access threw`);
-    // Not enumerable, like `new Error(message, { cause })`: the own enumerable keys stay Medusa's.
-    Object.defineProperty(error, "cause", { value: cause, enumerable: false, writable: true, configurable: true });
-    throw error;
+    if (isRefusal(cause)) throw cause;
+    throw withCause(new MedusaError(MedusaError.Types.INVALID_DATA, `${what} could not be read: a property access threw`), cause);
   }
 }
 
@@ -254,8 +258,11 @@ class UserModuleService {
    * applied; `[dtos, count]` when the native side counted.
    */
   async #find(method, key, value, config, sharedContext) {
-    const result = await this.#lifecycle(method, () => ({ [key]: encodeQuery(value), config: encodeQuery(config) }), sharedContext);
-    const select = selector(config);
+    let select;
+    const result = await this.#lifecycle(method, () => {
+      select = selector(config);
+      return { [key]: encodeQuery(value), config: encodeConfig(config) };
+    }, sharedContext);
     const dtos = result.invites
       ? result.invites.map((invite) => select(storedInviteDto(invite)))
       : result.users.map((user) => select(userDto(user)));
@@ -382,7 +389,12 @@ class UserModuleService {
    * @param options `{ isolationLevel }`
    */
   async begin(options) {
-    const isolationLevel = options?.isolationLevel;
+    let isolationLevel;
+    try {
+      isolationLevel = options?.isolationLevel;
+    } catch (cause) {
+      throw withCause(invalidArgument("The transaction options could not be read: a property access threw"), cause);
+    }
     if (isolationLevel !== undefined && typeof isolationLevel !== "string") {
       throw invalidArgument("isolationLevel must be a string");
     }

@@ -3,6 +3,7 @@
 // is read exactly once, here; JSON cannot carry undefined, Dates, BigInts and the like, so
 // those travel as tags and the Rust validation names their type in its messages.
 const { isDate } = require("node:util").types;
+const { MedusaError } = require("./medusa-error");
 
 /** The type name used in error messages. */
 function typeName(value) {
@@ -72,24 +73,83 @@ function encodeItem(item, fields, jsonFields) {
   return out;
 }
 
+/** `$and`/`$or` nest at most this deep (the native side refuses deeper filters the same way). */
+const MAX_FILTER_DEPTH = 16;
 /**
- * Filters and find config (list/retrieve): plain JSON all the way down, Dates as
- * `{ $date: ms }`, anything JSON cannot hold as a type tag. Deeper than `depth` is cut.
+ * Keys read from one filter object. No entity has this many filterable fields, nor a field
+ * this many operators, so an object with more holds an unknown key among its first ones:
+ * reading stops there and the native side names the first unknown key, as it would have.
  */
-function encodeQuery(value, depth = 0) {
+const MAX_KEYS_PER_OBJECT = 64;
+/** Keys and values in one filter or find config, at most. */
+const MAX_QUERY_VALUES = 100_000;
+
+/** Errors this module raised about the input (service.js passes them on as they are). */
+const refusals = new WeakSet();
+
+function refuse(message) {
+  const error = new MedusaError(MedusaError.Types.INVALID_DATA, message);
+  refusals.add(error);
+  throw error;
+}
+
+const isRefusal = (error) => refusals.has(error);
+
+/**
+ * Filters or a find config (list/retrieve), `what` naming it in messages: plain JSON all the
+ * way down, Dates as `{ $date: ms }`, anything JSON cannot hold as a type tag. Read as it is
+ * walked, and refused at the first sign of trouble, so that a huge or hostile object costs
+ * little time on the event loop (the engine still lists an object's keys once).
+ */
+function encodeQuery(value, what = "filters") {
   // An absent argument (`listInvites()`) is no filter at all.
   if (value === undefined || value === null) return null;
-  if (depth > 32) return { $t: "object" };
-  if (typeof value === "object" && value !== null && !isDate(value)) {
-    if (Array.isArray(value)) return value.map((item) => encodeQuery(item, depth + 1));
-    const out = {};
-    for (const key of Object.keys(value)) {
-      const item = value[key];
-      if (item !== undefined) out[key] = encodeQuery(item, depth + 1);
-    }
-    return out;
+  const budget = { values: 0 };
+  return encodeQueryValue(value, { what, budget, depth: 0, level: 0 });
+}
+
+function encodeQueryValue(value, state) {
+  if (++state.budget.values > MAX_QUERY_VALUES) {
+    refuse(`The ${state.what} are too large: at most ${MAX_QUERY_VALUES} keys and values`);
   }
-  return encode(value, false);
+  if (typeof value !== "object" || value === null || isDate(value)) return encode(value, false);
+  // Anything this deep is not a filter (the $and/$or limit comes first); only its type is sent.
+  if (state.depth > 2 * MAX_FILTER_DEPTH + 8) return { $t: typeName(value) };
+  const inner = { ...state, depth: state.depth + 1 };
+  if (Array.isArray(value)) {
+    const length = value.length;
+    const items = new Array(length);
+    for (let i = 0; i < length; i++) items[i] = encodeQueryValue(value[i], inner);
+    return items;
+  }
+  // No prototype: a `__proto__` key is a key like any other (and is refused as unknown).
+  const out = Object.create(null);
+  let keys = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (!key.isWellFormed()) refuse(`The ${state.what} have a key with an unpaired UTF-16 surrogate`);
+    const item = value[key];
+    if (item === undefined) continue;
+    const nested = key === "$and" || key === "$or";
+    if (nested && state.level >= MAX_FILTER_DEPTH) refuse(FILTERS_TOO_DEEP);
+    out[key] = encodeQueryValue(item, nested ? { ...inner, level: state.level + 1 } : inner);
+    if (++keys > MAX_KEYS_PER_OBJECT) break;
+  }
+  return out;
+}
+
+const FILTERS_TOO_DEEP = `The filters are nested too deeply: at most ${MAX_FILTER_DEPTH} levels of $and and $or`;
+
+/** Medusa's find config: only the fields the native side reads (`select` stays in JS). */
+function encodeConfig(config) {
+  if (config === undefined || config === null) return null;
+  if (typeof config !== "object" || Array.isArray(config) || isDate(config)) return encode(config, false);
+  const out = {};
+  for (const field of ["skip", "take", "order", "withDeleted"]) {
+    const value = config[field];
+    if (value !== undefined) out[field] = encodeQuery(value, "find config");
+  }
+  return out;
 }
 
 /** A token argument as jsonwebtoken sees it: a string, a falsy value (`null`), or a type tag. */
@@ -160,6 +220,8 @@ module.exports = {
   encodeInviteUpdate,
   encodeIds,
   encodeQuery,
+  encodeConfig,
+  isRefusal,
   encodeToken,
   encodeContext,
   typeName,

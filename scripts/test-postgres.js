@@ -30,8 +30,10 @@ try {
 
 const testDir = path.join(__dirname, "..", "__test__");
 // Files about one backend only stay out: storage.test.ts and default-module.test.ts are the
-// SQLite store's; postgres.test.ts is PostgreSQL's own.
-const sqliteOnly = new Set(["storage.test.ts", "default-module.test.ts"]);
+// SQLite store's; postgres.test.ts and cli-postgres.test.ts are PostgreSQL's own. The CLI's
+// own suites (cli-invite, cli-lifecycle) run on SQLite files: the CLI adds no storage code, and
+// cli-postgres.test.ts covers it on PostgreSQL.
+const sqliteOnly = new Set(["storage.test.ts", "default-module.test.ts", "cli-invite.test.ts", "cli-lifecycle.test.ts", "clean-exit.test.ts"]);
 const files = fs
   .readdirSync(testDir)
   .filter((name) => name.endsWith(".test.ts") && !sqliteOnly.has(name))

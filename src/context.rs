@@ -112,6 +112,12 @@ pub fn validate(context: &Value) -> Result<CallContext> {
     ));
   }
   let idempotency_key = match field("idempotencyKey") {
+    // PostgreSQL cannot store U+0000: refused on both backends, so both answer alike.
+    WireValue::Str(key) if key.contains('\0') => {
+      return Err(Error::invalid_argument(
+        "sharedContext.idempotencyKey must not contain the character U+0000",
+      ))
+    }
     WireValue::Str(key) => Some(key.to_string()),
     _ => None,
   };

@@ -112,10 +112,15 @@ pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
     }),
     Op::Refresh { ids, signer, now } => refresh(session, ids, signer, *now).await,
     Op::Update { items, now } => update(session, items, *now).await,
-    Op::Delete { ids } => Ok(Done::Ids(in_order(
-      ids,
-      session.delete_invites(&unique(ids)).await?,
-    ))),
+    Op::Delete { ids } => {
+      // No stored id contains U+0000 (and PostgreSQL cannot be asked about one).
+      let mut storable = unique(ids);
+      storable.retain(|id| !id.contains('\0'));
+      Ok(Done::Ids(in_order(
+        ids,
+        session.delete_invites(&storable).await?,
+      )))
+    }
     Op::SoftDelete { ids, now } => {
       let mut invites = invites_in_order(session, ids, false).await?;
       for invite in &mut invites {
@@ -375,8 +380,14 @@ async fn accept(
   user: &User,
   now: i64,
 ) -> Result<Done> {
-  let mut invite = invites_in_order(session, &[invite_id.to_string()], false)
+  // Locked: of several calls accepting one invite at once, the first takes it and the others
+  // then read it soft-deleted, so they fail as not found (never on the user's email).
+  let mut query = Query::by_ids(Entity::Invite, &[invite_id.to_string()], false);
+  query.lock = true;
+  let mut invite = session
+    .find_invites(&query)
     .await?
+    .rows
     .pop()
     .ok_or_else(|| invite_not_found(invite_id))?;
   check_invite(&invite, token, now)?;

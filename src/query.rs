@@ -138,24 +138,33 @@ pub struct Query {
   pub with_deleted: bool,
   /// Also count every matching row (`listAndCount*`), ignoring skip and take.
   pub count: bool,
+  /// Lock the rows read until the transaction ends (PostgreSQL `for update`; SQLite's
+  /// transactions already hold the one write lock), so a row another call changes in the
+  /// meantime is read as it is after that call.
+  pub lock: bool,
 }
 
 impl Query {
   /// Rows with these ids, any order; `with_deleted` includes soft-deleted ones.
   pub fn by_ids(entity: Entity, ids: &[String], with_deleted: bool) -> Self {
-    let filter = match ids {
-      // `id = $1`: the plan every lookup of one invite (validate, accept) reuses.
-      [id] => Condition::Compare {
-        column: "id",
-        comparison: Comparison::Eq,
-        value: Scalar::Text(id.clone()),
+    let filter = without_nul(
+      entity,
+      match ids {
+        // `id = $1`: the plan every lookup of one invite (validate, accept) reuses.
+        [id] => Condition::Compare {
+          column: "id",
+          comparison: Comparison::Eq,
+          value: Scalar::Text(id.clone()),
+        },
+        _ => Condition::In {
+          column: "id",
+          values: ids.to_vec(),
+          negated: false,
+        },
       },
-      _ => Condition::In {
-        column: "id",
-        values: ids.to_vec(),
-        negated: false,
-      },
-    };
+    )
+    // Equality and lists only: nothing to refuse.
+    .unwrap_or(Condition::Any(Vec::new()));
     Query {
       entity,
       filter,
@@ -164,16 +173,21 @@ impl Query {
       take: None,
       with_deleted,
       count: false,
+      lock: false,
     }
   }
 
   pub fn by_email(entity: Entity, email: &str) -> Self {
     let mut query = Query::by_ids(entity, &[], false);
-    query.filter = Condition::Compare {
-      column: "email",
-      comparison: Comparison::Eq,
-      value: Scalar::Text(email.to_string()),
-    };
+    query.filter = without_nul(
+      entity,
+      Condition::Compare {
+        column: "email",
+        comparison: Comparison::Eq,
+        value: Scalar::Text(email.to_string()),
+      },
+    )
+    .unwrap_or(Condition::Any(Vec::new()));
     query
   }
 
@@ -223,7 +237,7 @@ impl Query {
   pub fn parse(entity: Entity, filters: &Value, config: &Value, count: bool) -> Result<Self> {
     let filter = match filters {
       Value::Null => Condition::All(Vec::new()),
-      Value::Object(filters) => parse_filters(entity, filters, 0)?,
+      Value::Object(filters) => without_nul(entity, parse_filters(entity, filters, 0)?)?,
       _ => return Err(Error::invalid_data("The filters must be an object")),
     };
     let config = match config {
@@ -278,8 +292,62 @@ impl Query {
       take,
       with_deleted,
       count,
+      lock: false,
     })
   }
+}
+
+/// No stored text contains U+0000 (neither store accepts it, and PostgreSQL cannot even be
+/// asked about it), so a condition on such a text is settled here, the same way for both
+/// backends: equal, like, `q` and list membership never match; not-equal is "has a value";
+/// an ordering comparison with it is refused.
+fn without_nul(entity: Entity, condition: Condition) -> Result<Condition> {
+  let never = || Condition::Any(Vec::new());
+  Ok(match condition {
+    Condition::Compare {
+      column,
+      comparison,
+      value: Scalar::Text(text),
+    } if text.contains('\0') => match comparison {
+      Comparison::Eq | Comparison::Like | Comparison::ILike => never(),
+      Comparison::Ne => Condition::IsNull {
+        column,
+        negated: true,
+      },
+      Comparison::Lt | Comparison::Lte | Comparison::Gt | Comparison::Gte => {
+        return Err(Error::invalid_data(format!(
+          "The filter on {}.{column} cannot compare with a text that contains the character U+0000",
+          entity.name()
+        )))
+      }
+    },
+    Condition::In {
+      column,
+      values,
+      negated,
+    } => Condition::In {
+      column,
+      values: values
+        .into_iter()
+        .filter(|value| !value.contains('\0'))
+        .collect(),
+      negated,
+    },
+    Condition::Contains { text, .. } if text.contains('\0') => never(),
+    Condition::All(conditions) => Condition::All(
+      conditions
+        .into_iter()
+        .map(|condition| without_nul(entity, condition))
+        .collect::<Result<_>>()?,
+    ),
+    Condition::Any(conditions) => Condition::Any(
+      conditions
+        .into_iter()
+        .map(|condition| without_nul(entity, condition))
+        .collect::<Result<_>>()?,
+    ),
+    other => other,
+  })
 }
 
 fn non_negative(value: &Value) -> Option<i64> {
@@ -300,7 +368,9 @@ const MAX_DEPTH: usize = 16;
 
 fn parse_filters(entity: Entity, filters: &Map<String, Value>, depth: usize) -> Result<Condition> {
   if depth > MAX_DEPTH {
-    return Err(Error::invalid_data("The filters are nested too deeply"));
+    return Err(Error::invalid_data(format!(
+      "The filters are nested too deeply: at most {MAX_DEPTH} levels of $and and $or"
+    )));
   }
   let mut all = Vec::new();
   for (name, value) in filters {
@@ -486,6 +556,9 @@ pub enum Dialect {
   Postgres,
 }
 
+/// Lists longer than this are one JSON parameter on SQLite (see `Renderer::condition`).
+const SQLITE_LONG_LIST: usize = 1_000;
+
 /// A bound parameter of a rendered query. Times are Unix milliseconds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Param {
@@ -563,6 +636,13 @@ impl Renderer {
             } else {
               format!("{column} = any({placeholder})")
             }
+          }
+          // SQLite binds at most 32,766 parameters: a long list travels as one JSON array.
+          Dialect::Sqlite if values.len() > SQLITE_LONG_LIST => {
+            let json = serde_json::to_string(values).unwrap_or_default();
+            let placeholder = self.placeholder(Param::Text(json));
+            let not = if *negated { "not " } else { "" };
+            format!("{column} {not}in (select value from json_each({placeholder}))")
           }
           Dialect::Sqlite => {
             let placeholders: Vec<String> = values
@@ -652,10 +732,14 @@ impl Query {
       .collect();
     let order = order.join(", ");
     let (table, joins) = (source.table, source.joins);
+    let lock = match (self.lock, dialect) {
+      (true, Dialect::Postgres) => format!(" for update of {alias}"),
+      _ => String::new(),
+    };
     if self.take.is_none() && self.skip == 0 {
       return Rendered {
         sql: format!(
-          "select {columns} from {table} {alias}{joins} where {filter} order by {order}"
+          "select {columns} from {table} {alias}{joins} where {filter} order by {order}{lock}"
         ),
         params: renderer.params,
       };
@@ -674,7 +758,7 @@ impl Query {
       ),
       Dialect::Postgres => format!(
         "select {columns} from (select {alias}.* from {table} {alias} where {filter} order by {order} \
-         limit {limit} offset {offset}) {alias}{joins} order by {order}"
+         limit {limit} offset {offset}{lock}) {alias}{joins} order by {order}"
       ),
     };
     Rendered {

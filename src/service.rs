@@ -1,7 +1,7 @@
 //! The module: one implementation behind both doors (the top-level function and the class).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -59,6 +59,8 @@ pub struct InviteModule {
   store: tokio::sync::Mutex<StoreState>,
   transactions: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<TransactionSlot>>>>,
   next_transaction: AtomicU64,
+  /// `close()` was called: every later call is refused, even one with nothing to write.
+  closed: AtomicBool,
 }
 
 /// The invites of a call, in input order, with the call's clock readings.
@@ -237,7 +239,16 @@ impl InviteModule {
       store: tokio::sync::Mutex::new(StoreState::NotOpened),
       transactions: Mutex::new(HashMap::new()),
       next_transaction: AtomicU64::new(1),
+      closed: AtomicBool::new(false),
     }
+  }
+
+  pub fn mark_closed(&self) {
+    self.closed.store(true, Ordering::Release);
+  }
+
+  pub fn is_closed(&self) -> bool {
+    self.closed.load(Ordering::Acquire)
   }
 
   async fn store(&self) -> Result<Arc<dyn Store>> {
@@ -594,6 +605,7 @@ impl InviteModule {
   /// Closes the database: open transactions roll back, later calls fail with
   /// `unexpected_state`.
   pub async fn close(&self) {
+    self.mark_closed();
     let open: Vec<_> = self.transactions().drain().map(|(_, slot)| slot).collect();
     for slot in open {
       if let Some(transaction) = slot.lock().await.transaction.take() {

@@ -8,6 +8,7 @@
 
 pub mod bench;
 mod output;
+mod runtime;
 mod spin;
 
 use std::future::Future;
@@ -27,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::lifecycle::Op;
 use crate::options::ModuleOptions;
 use crate::query::{Entity, Query};
-use crate::service::{cpu_work, CallOptions, InviteModule};
+use crate::service::{cpu_work, CallOptions, InviteModule, CLOSED};
 use crate::validation;
 
 /// `(call id, envelope JSON)`, called on the JS thread. Weak: it never keeps the process
@@ -131,6 +132,7 @@ impl NativeModule {
   ) -> napi::Result<Self> {
     let options = ModuleOptions::from_json(&options_json)
       .map_err(|error| napi::Error::from_reason(error.to_json()))?;
+    runtime::init();
     let completion = on_complete
       .build_threadsafe_function()
       .callee_handled::<false>()
@@ -142,12 +144,27 @@ impl NativeModule {
     })
   }
 
-  /// Runs `work` on the runtime and reports its envelope to the completion callback.
+  /// Runs `work` on the runtime and reports its envelope to the completion callback. A call
+  /// made after `close()` rejects without running (the check is made here, on the JS thread,
+  /// so it follows the order of the calls).
   fn submit(&self, call_id: u32, work: impl Future<Output = Result<String>> + Send + 'static) {
+    self.dispatch(call_id, self.module.is_closed(), work);
+  }
+
+  fn dispatch(
+    &self,
+    call_id: u32,
+    closed: bool,
+    work: impl Future<Output = Result<String>> + Send + 'static,
+  ) {
     let completion = Arc::clone(&self.completion);
     spin::submitted();
-    napi::bindgen_prelude::spawn(async move {
-      let envelope = respond(work).await;
+    runtime::spawn(async move {
+      let envelope = if closed {
+        envelope(Err(Error::unexpected_state(CLOSED)))
+      } else {
+        respond(work).await
+      };
       completion.call(
         FnArgs::from((call_id, envelope)),
         ThreadsafeFunctionCallMode::NonBlocking,
@@ -295,11 +312,13 @@ impl NativeModule {
     });
   }
 
-  /// Closes the database; open transactions roll back.
+  /// Closes the database; open transactions roll back. Calls made from now on reject; a
+  /// second `close()` resolves.
   #[napi]
   pub fn close(&self, call_id: u32) {
     let module = Arc::clone(&self.module);
-    self.submit(call_id, async move {
+    self.module.mark_closed();
+    self.dispatch(call_id, false, async move {
       module.close().await;
       Ok("null".to_string())
     });
@@ -314,6 +333,10 @@ async fn respond(work: impl Future<Output = Result<String>> + Send + 'static) ->
       "Internal error in medusa-invites; nothing was written",
     ))
   });
+  envelope(outcome)
+}
+
+fn envelope(outcome: Result<String>) -> String {
   match outcome {
     Ok(json) => format!("{{\"ok\":{json}}}"),
     Err(error) => format!("{{\"error\":{}}}", error.to_json()),

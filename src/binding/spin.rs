@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use super::runtime;
+
 /// How long the worker stays awake after the last submission or completion.
 const WINDOW: Duration = Duration::from_micros(1_000);
 
@@ -50,8 +52,9 @@ pub fn completed() {
 /// Records a submission or a completion; starts the spinning task when none runs.
 fn activity() {
   LAST_ACTIVITY.fetch_max(now_ns(), Ordering::AcqRel);
-  if !idle() && !SPINNING.swap(true, Ordering::AcqRel) {
-    napi::bindgen_prelude::spawn(spin());
+  if !idle() && !SPINNING.swap(true, Ordering::AcqRel) && !runtime::spawn(spin()) {
+    // The runtime is shutting down: nothing to keep awake.
+    SPINNING.store(false, Ordering::Release);
   }
 }
 

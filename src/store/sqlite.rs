@@ -88,20 +88,56 @@ pub struct SqliteStore {
   writer: Arc<tokio::sync::Mutex<()>>,
   /// A caller transaction holds the writer lock.
   transaction_open: Arc<AtomicBool>,
+  /// Reads outside caller transactions use a connection of their own: in WAL mode a reader
+  /// needs no lock, so a read never waits behind this module's writes or another process's.
+  /// `None` in memory, where a second connection would be another database.
+  reader: Option<Reader>,
+}
+
+struct Reader {
+  connection: Arc<Mutex<Connection>>,
+  /// One read at a time on the connection, waited for without occupying a thread.
+  turn: tokio::sync::Mutex<()>,
 }
 
 impl SqliteStore {
   /// Opens (creating the file and its folder on first use) and prepares the schema, on the
   /// blocking pool.
   pub async fn open(location: Location, synchronous: Synchronous) -> Result<Self> {
-    let connection = tokio::task::spawn_blocking(move || open_connection(&location, synchronous))
-      .await
-      .map_err(|_| Error::database("SQLite: opening the database was interrupted"))??;
+    let (connection, reader) = tokio::task::spawn_blocking(move || {
+      let connection = open_connection(&location, synchronous)?;
+      let reader = match &location {
+        Location::Memory => None,
+        Location::File(path) => Some(open_reader(path)?),
+      };
+      Ok::<_, Error>((connection, reader))
+    })
+    .await
+    .map_err(|_| Error::database("SQLite: opening the database was interrupted"))??;
     Ok(SqliteStore {
       connection: Arc::new(Mutex::new(connection)),
       writer: Arc::new(tokio::sync::Mutex::new(())),
       transaction_open: Arc::new(AtomicBool::new(false)),
+      reader: reader.map(|connection| Reader {
+        connection: Arc::new(Mutex::new(connection)),
+        turn: tokio::sync::Mutex::new(()),
+      }),
     })
+  }
+
+  /// A read outside a caller transaction, on the reader connection.
+  async fn read(&self, reader: &Reader, work: Work) -> Result<Outcome> {
+    let _turn = reader.turn.lock().await;
+    blocking(&reader.connection, work.rows(), move |connection| {
+      if work.is_single_read() {
+        // One statement reads one consistent state by itself.
+        return perform(connection, &work);
+      }
+      in_transaction(connection, "begin", |connection| perform(connection, &work))?
+        // A reader takes no lock that a writer holds.
+        .ok_or_else(|| Error::database("SQLite: database is locked"))
+    })
+    .await
   }
 
   async fn writer(&self) -> Result<OwnedMutexGuard<()>> {
@@ -160,6 +196,11 @@ impl Work {
     }
   }
 
+  /// Reads only.
+  fn is_read(&self) -> bool {
+    matches!(self, Work::Lifecycle(op) if op.is_read())
+  }
+
   /// A read of one statement (no count).
   fn is_single_read(&self) -> bool {
     matches!(self, Work::Lifecycle(Op::Find(query)) if !query.count)
@@ -190,6 +231,7 @@ pub fn open_connection(location: &Location, synchronous: Synchronous) -> Result<
           ))
         })?;
       }
+      refuse_read_only(path)?;
       Connection::open(path)?
     }
   };
@@ -208,6 +250,42 @@ pub fn open_connection(location: &Location, synchronous: Synchronous) -> Result<
   connection.pragma_update(None, "case_sensitive_like", true)?;
   connection.execute_batch(SCHEMA)?;
   add_user_roles(&connection)?;
+  // From now on a busy write lock is waited for by `locked`, without holding a thread.
+  connection.busy_timeout(Duration::ZERO)?;
+  if let Location::File(path) = location {
+    if connection.is_readonly(rusqlite::MAIN_DB)? {
+      return Err(read_only(path));
+    }
+  }
+  Ok(connection)
+}
+
+/// SQLite opens a file it cannot write read-only, without a word, and then makes its `-shm`
+/// file read-only too, which outlives a fix of the file's permissions. So a file this process
+/// cannot write is refused before SQLite opens it; the store is not kept, and the next call
+/// tries again (and works once the file is writable).
+fn refuse_read_only(path: &std::path::Path) -> Result<()> {
+  match std::fs::OpenOptions::new().write(true).open(path) {
+    Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => Err(read_only(path)),
+    Err(error) if error.kind() == std::io::ErrorKind::ReadOnlyFilesystem => Err(read_only(path)),
+    // A missing file is created by SQLite; any other trouble SQLite reports itself.
+    _ => Ok(()),
+  }
+}
+
+fn read_only(path: &std::path::Path) -> Error {
+  Error::database(format!(
+    "SQLite: the database file {} is read-only; make it writable for this process",
+    path.display()
+  ))
+}
+
+/// The reader connection of a file whose schema `open_connection` has prepared.
+fn open_reader(path: &std::path::Path) -> Result<Connection> {
+  let connection = Connection::open(path)?;
+  connection.busy_timeout(Duration::from_secs(5))?;
+  connection.pragma_update(None, "query_only", true)?;
+  connection.pragma_update(None, "case_sensitive_like", true)?;
   Ok(connection)
 }
 
@@ -238,12 +316,15 @@ pub fn commit_one_row(connection: &mut Connection) -> Result<()> {
 const BEGIN: &str = "begin immediate";
 
 /// Runs `body` between `begin` (`begin_sql`) and `commit`; rolls back when anything fails.
+/// `Ok(None)`: another connection holds the write lock, and nothing was done (see `locked`).
 fn in_transaction<T>(
   connection: &mut Connection,
   begin_sql: &str,
   body: impl FnOnce(&mut Connection) -> Result<T>,
-) -> Result<T> {
-  connection.execute_batch(begin_sql)?;
+) -> Result<Option<T>> {
+  if !begin(connection, begin_sql)? {
+    return Ok(None);
+  }
   let outcome = body(connection).and_then(|value| {
     connection.execute_batch("commit")?;
     Ok(value)
@@ -252,7 +333,48 @@ fn in_transaction<T>(
     // The original error is the one worth reporting.
     let _ = connection.execute_batch("rollback");
   }
-  outcome
+  outcome.map(Some)
+}
+
+/// Begins a transaction; `false` when SQLite is busy (another connection writes).
+fn begin(connection: &mut Connection, begin_sql: &str) -> Result<bool> {
+  match connection.execute_batch(begin_sql) {
+    Ok(()) => Ok(true),
+    Err(rusqlite::Error::SqliteFailure(failure, _)) if failure.code == ErrorCode::DatabaseBusy => {
+      Ok(false)
+    }
+    Err(error) => Err(error.into()),
+  }
+}
+
+/// How long a write waits for another connection (another module or process) to release
+/// SQLite's write lock before it fails with SQLite's "database is locked".
+const BUSY_WAIT: Duration = Duration::from_secs(5);
+
+/// Runs `attempt` (see `blocking`) until it gets SQLite's write lock: it answers `None` when
+/// the lock was busy and it did nothing. The waits between attempts are timers, not a thread
+/// held in SQLite's busy handler, so calls on other stores and reads go on meanwhile.
+async fn locked<T: Send + 'static>(
+  connection: &Arc<Mutex<Connection>>,
+  rows: usize,
+  attempt: impl Fn(&mut Connection) -> Result<Option<T>> + Send + Sync + 'static,
+) -> Result<T> {
+  let attempt = Arc::new(attempt);
+  let deadline = tokio::time::Instant::now() + BUSY_WAIT;
+  let mut pause = Duration::from_millis(1);
+  loop {
+    let this_attempt = Arc::clone(&attempt);
+    if let Some(value) =
+      blocking(connection, rows, move |connection| this_attempt(connection)).await?
+    {
+      return Ok(value);
+    }
+    if tokio::time::Instant::now() >= deadline {
+      return Err(Error::database("SQLite: database is locked"));
+    }
+    tokio::time::sleep(pause).await;
+    pause = (pause * 2).min(Duration::from_millis(50));
+  }
 }
 
 /// Runs `body` in a savepoint of the open transaction; on error only its writes are undone.
@@ -595,11 +717,14 @@ fn insert_users(connection: &Connection, users: &[User]) -> Result<()> {
 #[async_trait]
 impl Store for SqliteStore {
   async fn run(&self, work: Work, _isolation: Option<IsolationLevel>) -> Result<Outcome> {
+    if let (Some(reader), true) = (&self.reader, work.is_read()) {
+      return self.read(reader, work).await;
+    }
     let _writer = self.writer().await?;
-    blocking(&self.connection, work.rows(), move |connection| {
+    locked(&self.connection, work.rows(), move |connection| {
       if work.is_single_read() {
         // One statement reads one consistent state by itself.
-        return perform(connection, &work);
+        return perform(connection, &work).map(Some);
       }
       in_transaction(connection, work.begin_sql(), |connection| {
         perform(connection, &work)
@@ -626,8 +751,8 @@ impl Store for SqliteStore {
 
   async fn begin(&self, _isolation: Option<IsolationLevel>) -> Result<Box<dyn Transaction>> {
     let writer = self.writer().await?;
-    blocking(&self.connection, 0, |connection: &mut Connection| {
-      Ok(connection.execute_batch(BEGIN)?)
+    locked(&self.connection, 0, |connection: &mut Connection| {
+      Ok(begin(connection, BEGIN)?.then_some(()))
     })
     .await?;
     self.transaction_open.store(true, Ordering::Release);
@@ -719,6 +844,7 @@ mod tests {
     in_transaction(connection, BEGIN, |connection| {
       insert_invites(connection, invites)
     })
+    .map(|written| written.expect("one connection: never busy"))
   }
 
   fn count(connection: &Connection) -> i64 {
