@@ -76,11 +76,12 @@ function psql(database, sql, { timeout = 60_000 } = {}) {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
     timeout,
+    maxBuffer: 1 << 30,
   });
 }
 
 function sqlite(file, sql) {
-  return execFileSync("sqlite3", ["-batch", file, sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync("sqlite3", ["-batch", file, sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30 });
 }
 
 /** The URL without its user and password, for messages. */

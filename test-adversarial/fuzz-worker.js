@@ -158,7 +158,7 @@ class CallerError extends Error {}
  * Makes one call and classifies it. Resolves `{ ok, value }` or `{ ok: false, error }`.
  * `expect`: "reject" after close (a resolve is a defect).
  */
-async function invoke(desc, run, { afterClose = false } = {}) {
+async function invoke(desc, run, { afterClose = false, badDatabase = false } = {}) {
   counts.calls++;
   callIndex++;
   traceCall(desc);
@@ -170,7 +170,7 @@ async function invoke(desc, run, { afterClose = false } = {}) {
     promise = run();
   } catch (error) {
     record("syncThrows", desc, describe(error));
-    checkError(desc, error, afterClose);
+    checkError(desc, error, { afterClose, badDatabase });
     closeCall(before);
     return { ok: false, error, sync: true };
   }
@@ -189,7 +189,7 @@ async function invoke(desc, run, { afterClose = false } = {}) {
     return { ok: true, value };
   } catch (error) {
     counts.rejected++;
-    checkError(desc, error, afterClose);
+    checkError(desc, error, { afterClose, badDatabase });
     return { ok: false, error };
   } finally {
     clearTimeout(watchdog);
@@ -216,7 +216,8 @@ function closeCall(before) {
   defectsSoFar = totalDefects();
 }
 
-function checkError(desc, error, afterClose) {
+/** `badDatabase`: the module was given a database that cannot work, so database_error is its answer. */
+function checkError(desc, error, { afterClose = false, badDatabase = false } = {}) {
   if (error instanceof CallerError) return;
   if (error instanceof hostile.HostileError) {
     // A hostile getter's own error escaped unwrapped.
@@ -231,7 +232,7 @@ function checkError(desc, error, afterClose) {
     if (message.length > 10_000) record("oversizedMessages", desc, `${error.type} message of ${message.length} characters`);
     if (afterClose) {
       if (error.type !== "unexpected_state") record("wrongErrorAfterClose", desc, describe(error));
-    } else if (error.type === "database_error") {
+    } else if (error.type === "database_error" && !badDatabase) {
       record("internalErrors", desc, describe(error));
     } else if (error.type === "unexpected_state" && !DOCUMENTED_UNEXPECTED_STATE.some((text) => message.startsWith(text))) {
       record("internalErrors", desc, describe(error));
@@ -964,7 +965,7 @@ function hostileOptions() {
   ]);
   if (field === "whole") {
     const [name, value] = hostile.hostileValue(rng);
-    return [`options ${name}`, value];
+    return [`options ${name}`, value, true];
   }
   if (field === "password URL") {
     const password = config.password;
@@ -974,7 +975,7 @@ function hostileOptions() {
       `postgresql://postgres:${password}@127.0.0.1:5432/adv_no_such_database?sslmode=require`,
       { clientUrl: `postgres://postgres:${password}@127.0.0.1:1/adv`, schema: "s" },
     ]);
-    return ["database URL with a password", { ...base, database: url, databaseConnectTimeoutMs: 500 }];
+    return ["database URL with a password", { ...base, database: url, databaseConnectTimeoutMs: 500 }, true];
   }
   const valid = {
     jwt_secret: SECRET,
@@ -988,6 +989,8 @@ function hostileOptions() {
     jwt_verify_options: { algorithms: ["HS256"] },
   };
   const [desc, value] = hostile.mutate(rng, { [field]: valid[field] });
+  // Where the options name a database that cannot work, database_error is the right answer.
+  const badDatabase = field.startsWith("database");
   // Replaced whole by a primitive or an exotic object: that is the options argument itself.
   let plain = false;
   try {
@@ -995,18 +998,18 @@ function hostileOptions() {
   } catch {
     plain = false;
   }
-  if (!plain) return [`options ${desc}`, value];
+  if (!plain) return [`options ${desc}`, value, true];
   const options = { ...base };
   try {
     Object.assign(options, value);
   } catch {
-    return [`options ${desc}`, value];
+    return [`options ${desc}`, value, true];
   }
-  return [`options ${desc}`, options];
+  return [`options ${desc}`, options, badDatabase];
 }
 
 async function configuration() {
-  const [desc, options] = hostileOptions();
+  const [desc, options, badDatabase] = hostileOptions();
   counts.configurations++;
   let service;
   const made = await invoke(`new UserModuleService(${desc})`, async () => {
@@ -1020,14 +1023,14 @@ async function configuration() {
   });
   if (!made.ok) return;
   if (made.value.thrown) {
-    checkError(`new UserModuleService(${desc})`, made.value.thrown, false);
+    checkError(`new UserModuleService(${desc})`, made.value.thrown, { badDatabase });
     return;
   }
   // It was accepted: it must either work or reject cleanly; never resolve after close().
-  const probe = await invoke(`createInvites on a module with ${desc}`, () => service.createInvites({ email: freshEmail("cfg") }));
+  const probe = await invoke(`createInvites on a module with ${desc}`, () => service.createInvites({ email: freshEmail("cfg") }), { badDatabase });
   if (probe.ok) rememberToken(probe.value?.token);
-  await invoke(`listInvites on a module with ${desc}`, () => service.listInvites({}, { take: 1 }));
-  await invoke(`close() of a module with ${desc}`, () => service.close());
+  await invoke(`listInvites on a module with ${desc}`, () => service.listInvites({}, { take: 1 }), { badDatabase });
+  await invoke(`close() of a module with ${desc}`, () => service.close(), { badDatabase });
 }
 
 /** After close(): every method must reject with unexpected_state. */

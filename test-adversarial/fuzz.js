@@ -6,8 +6,9 @@
 // worker) and PostgreSQL (a schema per worker in a database of our own, dropped at the end).
 // Each worker is a child process (fuzz-worker.js), watched from outside: exit code, signal,
 // stderr, timeouts. After a worker ends, its store is read with an independent client (sqlite3,
-// psql) and compared with the worker's model of what must be there. The full run makes at least
-// 100,000 calls; --quick about 8,000. Exit code 1 when any defect was counted.
+// psql) and compared with the worker's model of what must be there. A worker that crashes goes
+// on in a new process with a new store, so the run still makes its calls: the full run at least
+// 100,000 (2 × 20 workers × 2,600), --quick 7,200 (2 × 3 × 1,200). Exit code 1 on any defect.
 const fs = require("node:fs");
 const path = require("node:path");
 const {
@@ -17,10 +18,12 @@ const {
 
 const args = parseArgs();
 const quick = args.quick;
-const callsPerWorker = Number(args.calls ?? (quick ? 1000 : 2600));
-const workersPerBackend = Number(args.workers ?? (quick ? 4 : 20));
+const callsPerWorker = Number(args.calls ?? (quick ? 1200 : 2600));
+const workersPerBackend = Number(args.workers ?? (quick ? 3 : 20));
 const jobs = Number(args.jobs ?? 2);
 const only = args.only ? new Set(String(args.only).split(",")) : undefined;
+/** A worker that crashes goes on in a new process and a new store, at most this many times. */
+const MAX_SEGMENTS = 6;
 
 const seedRng = new Rng(args.seed);
 const SECRET = `adv-secret-${seedRng.hex(12)}`;
@@ -62,7 +65,7 @@ function stateViolations(worker, model) {
   try {
     state = storeState(worker);
   } catch (error) {
-    return [1, [`the store could not be read: ${firstLine(error.stderr ?? error.message)}`]];
+    return [1, [`the store could not be read: ${firstLine(`${error.stderr ?? ""} ${error.message}`)}`]];
   }
   const live = new Set();
   const soft = new Set();
@@ -127,6 +130,9 @@ async function runWorker(worker) {
       for (const line of fs.readFileSync(worker.config.samplesFile, "utf8").split("\n").filter(Boolean)) {
         const sample = JSON.parse(line);
         finding(worker, sample.kind, `call #${sample.call} ${sample.desc}: ${sample.detail}`);
+        // The counts died with the process: its samples are a lower bound.
+        totals[sample.kind]++;
+        totals.failedCalls++;
       }
     } catch {
       // nothing written
@@ -173,9 +179,10 @@ async function runWorker(worker) {
   const exitMs = result ? outcome.ms - result.workMs : 0;
   const status = result && !hangLine && !outcome.timedOut && !exitHang && outcome.code === 0 ? "ok" : "FAILED";
   console.log(
-    `  ${worker.name.padEnd(12)} ${String(result?.counts.calls ?? "?").padStart(6)} calls  ${formatMs(outcome.ms).padStart(8)}  ` +
+    `  ${worker.name.padEnd(12)} ${String(result?.counts.calls ?? (lastCall ? `${lastCall.call}!` : "?")).padStart(6)} calls  ${formatMs(outcome.ms).padStart(8)}  ` +
       `${(result?.ending ?? "-").padEnd(18)} ${status}${result?.failedCalls ? `, ${result.failedCalls} failed calls` : ""}${exitMs > 3000 ? ` (exit took ${formatMs(exitMs)})` : ""}`,
   );
+  return { calls: result?.counts.calls ?? lastCall?.call ?? 0, finished: Boolean(result) };
 }
 
 async function main() {
@@ -189,36 +196,49 @@ async function main() {
     pg = createPgDatabase("fuzz");
     backends.push("postgres");
   }
-  const workers = [];
+  const slots = [];
   for (const backend of backends) {
     for (let i = 0; i < workersPerBackend; i++) {
       const name = `${backend}:${i}`;
       if (only && !only.has(name)) continue;
-      const id = `${backend[0]}${i}`;
       const seed = (args.seed ^ Math.imul(i + 1, 0x9e3779b1) ^ (backend === "sqlite" ? 0 : 0x5bd1e995)) >>> 0;
-      const worker = { name, backend, seed, cwd: temp.dir };
-      let database;
-      let scratchDatabase;
-      if (backend === "sqlite") {
-        worker.file = path.join(temp.dir, `${id}.sqlite`);
-        database = `sqlite:${worker.file}`;
-        scratchDatabase = `sqlite:${path.join(temp.dir, `${id}-scratch.sqlite`)}`;
-      } else {
-        worker.pgDatabase = pg.name;
-        worker.schema = id;
-        database = { clientUrl: withPassword(pg.url, PASSWORD), schema: id };
-        scratchDatabase = { clientUrl: pg.url, schema: `${id}_scratch` };
-      }
-      worker.config = {
-        id, seed, backend, database, scratchDatabase, calls: callsPerWorker, secret: SECRET, password: PASSWORD, packageRoot: PACKAGE_ROOT,
-        traceFile: path.join(temp.dir, `${id}.trace`),
-        samplesFile: path.join(temp.dir, `${id}.samples`),
-      };
-      workers.push(worker);
+      slots.push({ name, backend, index: i, seed });
     }
   }
-  console.log(`fuzz: ${workers.length} workers × ${callsPerWorker} calls on ${backends.join(" and ")}, ${jobs} at a time${IN_CI ? " (CI)" : ""}`);
-  await pool(workers.map((worker) => () => runWorker(worker)), jobs);
+  /** One child process of a slot: a fresh store; after a crash the slot goes on in a new one. */
+  const segment = (slot, attempt, calls) => {
+    const id = `${slot.backend[0]}${slot.index}${attempt ? `r${attempt}` : ""}`;
+    const seed = (slot.seed + Math.imul(attempt, 0x632be5ab)) >>> 0;
+    const worker = { name: attempt ? `${slot.name}/${attempt}` : slot.name, backend: slot.backend, seed, cwd: temp.dir };
+    let database;
+    let scratchDatabase;
+    if (slot.backend === "sqlite") {
+      worker.file = path.join(temp.dir, `${id}.sqlite`);
+      database = `sqlite:${worker.file}`;
+      scratchDatabase = `sqlite:${path.join(temp.dir, `${id}-scratch.sqlite`)}`;
+    } else {
+      worker.pgDatabase = pg.name;
+      worker.schema = id;
+      database = { clientUrl: withPassword(pg.url, PASSWORD), schema: id };
+      scratchDatabase = { clientUrl: pg.url, schema: `${id}_scratch` };
+    }
+    worker.config = {
+      id, seed, backend: slot.backend, database, scratchDatabase, calls, secret: SECRET, password: PASSWORD, packageRoot: PACKAGE_ROOT,
+      traceFile: path.join(temp.dir, `${id}.trace`),
+      samplesFile: path.join(temp.dir, `${id}.samples`),
+    };
+    return worker;
+  };
+  const runSlot = async (slot) => {
+    let remaining = callsPerWorker;
+    for (let attempt = 0; remaining > 0 && attempt < MAX_SEGMENTS; attempt++) {
+      const { calls, finished } = await runWorker(segment(slot, attempt, remaining));
+      if (finished) break;
+      remaining -= Math.max(calls, 1);
+    }
+  };
+  console.log(`fuzz: ${slots.length} workers × ${callsPerWorker} calls on ${backends.join(" and ")}, ${jobs} at a time${IN_CI ? " (CI)" : ""}`);
+  await pool(slots.map((slot) => () => runSlot(slot)), jobs);
   pg?.drop();
   temp.remove();
 
@@ -232,12 +252,12 @@ async function main() {
       const key = `${item.kind}`;
       shown[key] = (shown[key] ?? 0) + 1;
       if (shown[key] > 8) continue;
-      console.log(`  [${item.kind}] ${item.worker} (reproduce: --seed ${args.seed} --only ${item.worker}${quick ? " --quick" : ""}): ${item.detail.replace(/\s+/g, " ").slice(0, 400)}`);
+      console.log(`  [${item.kind}] ${item.worker} (reproduce: --seed ${args.seed} --only ${item.worker.split("/")[0]}${quick ? " --quick" : ""}): ${item.detail.replace(/\s+/g, " ").slice(0, 400)}`);
     }
   }
   const line = (label, value) => console.log(`  ${label.padEnd(44, ".")} ${value}`);
   console.log(`\nfuzz figures (${backends.join(" + ")}, seed ${args.seed}, ${formatMs(Date.now() - started)}):`);
-  line("workers (child processes)", totals.workers);
+  line("worker processes (a crash goes on in a new one)", totals.workers);
   line("calls (generated inputs)", totals.calls);
   line("  resolved / rejected", `${totals.resolved} / ${totals.rejected}`);
   line("  hostile module options tried", totals.configurations);
