@@ -350,6 +350,8 @@ const model = {
   oldTokens: new PickSet(),
   emailOf: new Map(),
   liveEmails: new PickSet(),
+  /** Emails of the users created (a second user cannot take one). */
+  userEmails: new Set(),
   /** invite id → expires_at (ms). */
   expiresAt: new Map(),
 };
@@ -592,7 +594,12 @@ const addCreated = (value) => () => {
   for (const dto of Array.isArray(value) ? value : [value]) addInvite(dto);
 };
 const addUsers = (value) => () => {
-  for (const user of Array.isArray(value) ? value : [value]) if (user && typeof user.id === "string") model.users.add(user.id);
+  for (const user of Array.isArray(value) ? value : [value]) {
+    if (user && typeof user.id === "string") {
+      model.users.add(user.id);
+      model.userEmails.add(user.email);
+    }
+  }
 };
 
 function expectShape(desc, ok, why) {
@@ -787,7 +794,10 @@ const OPS = {
       effect: (value) => () => {
         const id = model.inviteOfToken.get(token);
         if (id !== undefined) softDelete(id);
-        if (value && typeof value.id === "string") model.users.add(value.id);
+        if (value && typeof value.id === "string") {
+          model.users.add(value.id);
+          model.userEmails.add(value.email);
+        }
       },
       check(desc, _value, ok) {
         if (!tx && ok && !isCurrentLiveToken(token, -1000)) record("wrongAnswers", desc, "accepted a token that is no live invite's current token");
@@ -954,6 +964,47 @@ async function burst(service) {
   await Promise.all(tasks);
 }
 
+/**
+ * 2-8 concurrent acceptInvite calls on one live invite's current token: exactly one wins; the
+ * others get the documented not_found, on both backends.
+ */
+async function acceptRace(service) {
+  let id;
+  for (let tries = 0; tries < 5 && id === undefined; tries++) {
+    const candidate = model.live.pick(rng);
+    if (candidate !== undefined && isCurrentLiveToken(model.tokenOf.get(candidate), 60_000) && !model.userEmails.has(model.emailOf.get(candidate))) id = candidate;
+  }
+  if (id === undefined) return burst(service);
+  const token = model.tokenOf.get(id);
+  const k = rng.int(2, 8);
+  const desc = `${k} concurrent acceptInvite calls on one token`;
+  const outcomes = await Promise.all(Array.from({ length: k }, () => invoke(desc, () => service.acceptInvite(token))));
+  const winners = outcomes.filter((outcome) => outcome.ok);
+  if (winners.length !== 1) record("wrongAnswers", desc, `${winners.length} calls resolved; exactly one must`);
+  for (const outcome of outcomes) {
+    if (!outcome.ok && outcome.error?.type !== "not_found") record("wrongAnswers", desc, `a losing call got ${describe(outcome.error)} instead of not_found`);
+  }
+  if (winners.length > 0) softDelete(id);
+  for (const winner of winners) addUsers(winner.value)();
+}
+
+/** The same createInvites call twice with one idempotencyKey, one after the other or at once: one set of invites. */
+async function replay(service) {
+  const key = `${prefix}-replay-${++idCounter}`;
+  const batch = Array.from({ length: rng.int(1, 5) }, () => ({ email: freshEmail("r") }));
+  const data = rng.chance(0.3) ? batch[0] : batch;
+  const concurrent = rng.chance(0.5);
+  const desc = `createInvites twice with one idempotencyKey (${concurrent ? "at once" : "one after the other"})`;
+  const call = () => invoke(desc, () => service.createInvites(data, { idempotencyKey: key }));
+  const outcomes = concurrent ? await Promise.all([call(), call()]) : [await call(), await call()];
+  for (const outcome of outcomes) {
+    if (outcome.ok) addCreated(outcome.value)();
+    else record("wrongAnswers", desc, `rejected: ${describe(outcome.error)}`);
+  }
+  const ids = outcomes.map((outcome) => (outcome.ok ? [].concat(outcome.value).map((dto) => dto?.id).join(",") : "-"));
+  if (outcomes.every((outcome) => outcome.ok) && ids[0] !== ids[1]) record("wrongAnswers", desc, `the replay returned other invites: ${ids.join(" vs ")}`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hostile module options ("configs"): the constructor throws a MedusaError or the module works.
 
@@ -988,6 +1039,18 @@ function hostileOptions() {
     eventBus: { emit() {} },
     jwt_verify_options: { algorithms: ["HS256"] },
   };
+  if (field === "eventBus") {
+    // Hostile as read by the constructor; a bus whose emit answers differently later is the
+    // caller's own failing emit, which the call reports as it is (documented).
+    const [name, bus] = rng.pick([
+      () => hostile.hostileValue(rng),
+      () => ["emit a throwing getter", hostile.withThrowingGetter({}, "emit")],
+      () => ["throwing proxy", hostile.throwingProxy()],
+      () => ["revoked proxy", hostile.revokedProxy()],
+      () => ["emit not a function", { emit: "emit" }],
+    ])();
+    return [`options eventBus=${name}`, { ...base, eventBus: bus }, false];
+  }
   const [desc, value] = hostile.mutate(rng, { [field]: valid[field] });
   // Where the options name a database that cannot work, database_error is the right answer.
   const badDatabase = field.startsWith("database");
@@ -1079,11 +1142,13 @@ async function main() {
   const ending = rng.weighted([[6, "close"], [2, "close during calls"], [2, "no close"]]);
   const budget = config.calls - (ending === "no close" ? 0 : 30);
   while (counts.calls < budget) {
-    const what = rng.weighted([[90, "op"], [3, "transaction"], [3, "begin"], [3, "burst"], [1, "configuration"]]);
+    const what = rng.weighted([[88, "op"], [3, "transaction"], [3, "begin"], [2, "burst"], [1, "race"], [1, "replay"], [1, "configuration"]]);
     if (what === "op") await runOp(service, rng.weighted(WEIGHTS));
     else if (what === "transaction") await transactionCallback(service);
     else if (what === "begin") await transactionExplicit(service);
     else if (what === "burst") await burst(service);
+    else if (what === "race") await acceptRace(service);
+    else if (what === "replay") await replay(service);
     else await configuration();
     if (resync.length) await resyncModel(service);
   }
