@@ -150,20 +150,19 @@ function findLeak(value, depth = 0, seen = new Set()) {
 // ---------------------------------------------------------------------------------------------
 // Calling
 
-let closed = false;
 /** Our own callback's error inside transaction(fn): it must come back unchanged. */
 class CallerError extends Error {}
 
 /**
  * Makes one call and classifies it. Resolves `{ ok, value }` or `{ ok: false, error }`.
- * `expect`: "reject" after close (a resolve is a defect).
+ * `afterClose`: the module is closed, so a resolve is a defect.
  */
 async function invoke(desc, run, { afterClose = false, badDatabase = false } = {}) {
   counts.calls++;
   callIndex++;
   traceCall(desc);
   if (TRACE) process.stderr.write(`#${callIndex} rss ${Math.round(process.memoryUsage().rss / 1e6)}MB heap ${Math.round(process.memoryUsage().heapUsed / 1e6)}MB ${desc.slice(0, 200)}\n`);
-  const before = failedCallsMark();
+  const before = totalDefects();
   const started = performance.now();
   let promise;
   try {
@@ -198,7 +197,6 @@ async function invoke(desc, run, { afterClose = false, badDatabase = false } = {
   }
 }
 
-let defectsSoFar = 0;
 const DEFECT_KINDS = [
   "syncThrows", "notPromise", "nonMedusaRejections", "internalErrors", "oversizedMessages", "leaks",
   "resolvesAfterClose", "wrongErrorAfterClose", "wrongAnswers", "escaped",
@@ -208,12 +206,9 @@ function totalDefects() {
   for (const kind of DEFECT_KINDS) total += counts[kind];
   return total;
 }
-function failedCallsMark() {
-  return totalDefects();
-}
+/** Counts the call as failed when it added a defect. */
 function closeCall(before) {
   if (totalDefects() > before) failedCalls++;
-  defectsSoFar = totalDefects();
 }
 
 /** `badDatabase`: the module was given a database that cannot work, so database_error is its answer. */
@@ -1164,11 +1159,9 @@ async function main() {
     }
     inFlight.push(invoke("close() with calls in flight", () => service.close()));
     await Promise.all(inFlight);
-    closed = true;
     await afterClose(service);
   } else if (ending === "close") {
     await invoke("close()", () => service.close());
-    closed = true;
     await afterClose(service);
   }
   const result = {

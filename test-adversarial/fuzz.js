@@ -23,7 +23,7 @@ const workersPerBackend = Number(args.workers ?? (quick ? 3 : 20));
 const jobs = Number(args.jobs ?? 2);
 const only = args.only ? new Set(String(args.only).split(",")) : undefined;
 /** A worker that crashes goes on in a new process and a new store, at most this many times. */
-const MAX_SEGMENTS = 6;
+const MAX_SEGMENTS = 4;
 
 const seedRng = new Rng(args.seed);
 const SECRET = `adv-secret-${seedRng.hex(12)}`;
@@ -85,6 +85,10 @@ function stateViolations(worker, model) {
   }
   return [count, problems];
 }
+
+/** Control characters and lone surrogates as \\u escapes, so the log stays text. */
+const printable = (text) =>
+  text.replace(/[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
 function finding(worker, kind, detail) {
   findings.push({ worker: worker.name, seed: worker.seed, kind, detail });
@@ -252,7 +256,7 @@ async function main() {
       const key = `${item.kind}`;
       shown[key] = (shown[key] ?? 0) + 1;
       if (shown[key] > 8) continue;
-      console.log(`  [${item.kind}] ${item.worker} (reproduce: --seed ${args.seed} --only ${item.worker.split("/")[0]}${quick ? " --quick" : ""}): ${item.detail.replace(/\s+/g, " ").slice(0, 400)}`);
+      console.log(`  [${item.kind}] ${item.worker} (reproduce: --seed ${args.seed} --only ${item.worker.split("/")[0]}${quick ? " --quick" : ""}): ${printable(item.detail.replace(/\s+/g, " ").slice(0, 400))}`);
     }
   }
   const line = (label, value) => console.log(`  ${label.padEnd(44, ".")} ${value}`);
