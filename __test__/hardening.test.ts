@@ -246,3 +246,69 @@ describe("SQLite: reads do not wait behind writes", { skip: BACKEND !== "sqlite"
 test("MedusaError is the class of every refusal above", () => {
   assert.equal(typeof MedusaError.isMedusaError, "function")
 })
+
+describe("inputs that used to exhaust memory or echo themselves", () => {
+  test("a cyclic filter, id or config is refused while it is read", () =>
+    withModule(async ({ service }) => {
+      const cyclic: Record<string, unknown> = {}
+      cyclic.x = cyclic
+      cyclic.y = cyclic
+      assertExactMedusaError(
+        await rejectionOf(() => service.listInvites({ email: cyclic })),
+        "invalid_data",
+        "The filters contain a cycle (an object that contains itself)",
+      )
+      assertExactMedusaError(
+        await rejectionOf(() => service.listInvites({}, { order: cyclic })),
+        "invalid_data",
+        "The find config contain a cycle (an object that contains itself)",
+      )
+      // The same object twice, side by side, is no cycle.
+      const shared = { $ne: "x@example.com" }
+      assert.deepEqual(await service.listInvites({ $and: [{ email: shared }, { email: shared }] }), [])
+    }))
+
+  test("a sparse array claiming billions of items is refused without being walked", () =>
+    withModule(async ({ service }) => {
+      const huge: string[] = []
+      huge.length = 2 ** 32 - 1
+      const message = `An array of ${2 ** 32 - 1} items is longer than the 1000000 one call accepts`
+      assertExactMedusaError(await rejectionOf(() => service.deleteInvites(huge)), "invalid_data", message)
+      assertExactMedusaError(await rejectionOf(() => service.createInvites(huge as any)), "invalid_data", message)
+      assertExactMedusaError(
+        await rejectionOf(() => service.listInvites({ id: huge })),
+        "invalid_data",
+        "The filters are too large: at most 100000 keys and values",
+      )
+    }))
+
+  test("a throwing eventBus.emit getter is invalid_argument from the constructor", () => {
+    const eventBus = {
+      get emit(): never {
+        throw new Error("getter threw on purpose")
+      },
+    }
+    assert.throws(
+      () => new UserModuleService({ jwt_secret: SECRET, database: "sqlite::memory:", eventBus } as any),
+      (error: any) => error instanceof MedusaError && error.type === "invalid_argument",
+    )
+  })
+
+  test("a megabyte id or key comes back cut in the message, not whole", () =>
+    withModule(async ({ service }) => {
+      const long = "x".repeat(1 << 20)
+      const cut = `${"x".repeat(254)}...`
+      assertExactMedusaError(await rejectionOf(() => service.retrieveInvite(long)), "not_found", notFound(cut))
+      assertExactMedusaError(
+        await rejectionOf(() => service.refreshInviteTokens([long])),
+        "invalid_data",
+        `The following invites do not exist: ${cut}`,
+      )
+      assertExactMedusaError(
+        await rejectionOf(() => service.listInvites({ [long]: 1 })),
+        "invalid_data",
+        `Trying to query by not existing property Invite.${cut}`,
+      )
+      assertExactMedusaError(await rejectionOf(() => service.retrieveUser(long)), "not_found", `User with id: ${cut} was not found`)
+    }))
+})

@@ -3,7 +3,7 @@
 // here (wire.js), the work runs natively off the JS thread, DTOs and events are built here.
 const { MedusaError, fromNative, fromNativeThrow } = require("./medusa-error");
 const {
-  encodeInvite, encodeUser, encodeInviteUpdate, encodeIds, encodeQuery, encodeConfig, encodeToken, encodeContext, isRefusal,
+  encodeInvite, encodeUser, encodeInviteUpdate, encodeIds, encodeQuery, encodeConfig, encodeToken, encodeContext, isRefusal, checkLength,
 } = require("./wire");
 const {
   inviteCreatedMessages, inviteUpdatedMessages, inviteDeletedMessages, userCreatedMessages, inviteAcceptedMessage, deliver,
@@ -38,22 +38,56 @@ function snapshot(what, read) {
   }
 }
 
+/**
+ * Batches are read, sent and answered in parts of this many items, with a turn of the event
+ * loop between parts: a batch of 100,000 never holds the event loop for long.
+ */
+const PART = 2_000;
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A batch in wire form: `{ single, items, rest }`. Its shape and first part are read now;
+ * `await rest()` reads the other parts, a turn of the event loop apart, and resolves with
+ * the items' JSON text.
+ */
 function encodeBatch(data, encodeItem, method) {
-  return snapshot(`The input of ${method}`, () => {
+  const what = `The input of ${method}`;
+  const batch = snapshot(what, () => {
     if (!Array.isArray(data)) return { single: true, items: [encodeItem(data)] };
-    const length = data.length;
-    const items = new Array(length);
-    for (let i = 0; i < length; i++) items[i] = encodeItem(data[i]);
-    return { single: false, items };
+    checkLength(data.length);
+    return { single: false, items: new Array(data.length) };
   });
+  const { items } = batch;
+  if (batch.single) {
+    const json = JSON.stringify(items);
+    return { ...batch, rest: async () => json };
+  }
+  const encodePart = (start) => {
+    const end = Math.min(start + PART, items.length);
+    snapshot(what, () => {
+      for (let i = start; i < end; i++) items[i] = encodeItem(data[i]);
+    });
+    return JSON.stringify(items.slice(start, end)).slice(1, -1);
+  };
+  const parts = [encodePart(0)];
+  const rest = async () => {
+    for (let start = PART; start < items.length; start += PART) {
+      await nextTurn();
+      parts.push(encodePart(start));
+    }
+    return `[${parts.join(",")}]`;
+  };
+  return { ...batch, rest };
 }
 
-/** Sends one call to the native side and unwraps its envelope. */
-async function callNative(invoke, items, context, transaction, single) {
-  const call = { context: context.wire, items, single };
-  if (transaction) call.transaction = transaction.id;
-  const reply = JSON.parse(await invoke(JSON.stringify(call)));
-  if (reply.error) throw fromNative(reply.error, { withIndex: !single });
+/** Reads the rest of a batch, sends the call to the native side and unwraps its envelope. */
+async function callNative(invoke, batch, context, transaction) {
+  const items = await batch.rest();
+  const head = JSON.stringify(transaction
+    ? { context: context.wire, single: batch.single, transaction: transaction.id }
+    : { context: context.wire, single: batch.single });
+  const reply = JSON.parse(await invoke(`${head.slice(0, -1)},"items":${items}}`));
+  if (reply.error) throw fromNative(reply.error, { withIndex: !batch.single });
   if (reply.replayed) reply.ok.replayed = true;
   return reply.ok;
 }
@@ -64,15 +98,32 @@ function unwrap(reply) {
   return parsed.ok;
 }
 
-function inviteDtos(items, { now, expiresAt, ids, tokens, times }) {
+/** The tokens of a response one by one: `tokens` is their text joined by "\n". */
+function tokenReader(tokens) {
+  // A replay stored by an earlier version holds an array.
+  if (Array.isArray(tokens)) return (i) => tokens[i];
+  let from = 0;
+  return () => {
+    let to = tokens.indexOf("\n", from);
+    if (to === -1) to = tokens.length;
+    const token = tokens.slice(from, to);
+    from = to + 1;
+    return token;
+  };
+}
+
+/** The DTOs of created invites, built a part at a time (see `PART`). */
+async function inviteDtos(items, { now, expiresAt, ids, tokens, times }) {
   const dtos = new Array(items.length);
+  const nextToken = tokenReader(tokens);
   for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % PART === 0) await nextTurn();
     const item = items[i];
     dtos[i] = {
       id: ids[i],
       email: item.email,
       accepted: item.accepted === true,
-      token: tokens[i],
+      token: nextToken(i),
       expires_at: new Date(expiresAt),
       metadata: item.metadata ? JSON.parse(item.metadata.$json) : null,
       created_at: new Date(now),
@@ -149,14 +200,15 @@ class UserModuleService {
     let json;
     try {
       eventBus = options.eventBus;
+      if (eventBus !== undefined && eventBus !== null && typeof eventBus.emit !== "function") {
+        throw invalidArgument("The eventBus option must be an object with an emit(messages, options) method");
+      }
       const nativeOptions = {};
       for (const name of NATIVE_OPTIONS) nativeOptions[name] = options[name];
       json = JSON.stringify(nativeOptions);
-    } catch {
+    } catch (error) {
+      if (MedusaError.isMedusaError(error)) throw error;
       throw invalidArgument("The UserModule's options could not be read as JSON values");
-    }
-    if (eventBus !== undefined && eventBus !== null && typeof eventBus.emit !== "function") {
-      throw invalidArgument("The eventBus option must be an object with an emit(messages, options) method");
     }
     this.#eventBus = eventBus ?? undefined;
     try {
@@ -171,27 +223,22 @@ class UserModuleService {
    * Always asynchronous: every error is a rejection.
    */
   async createInvites(data, sharedContext) {
-    const { single, items } = encodeBatch(data, encodeInvite, "createInvites");
+    const batch = encodeBatch(data, encodeInvite, "createInvites");
     const context = snapshot("sharedContext", () => encodeContext(sharedContext));
     const transaction = joinTransaction(context.transactionManager, this);
     const delivery = transaction && reserveDelivery(transaction);
     let created;
     try {
-      created = await callNative((json) => this.#native.call("createInvites", json), items, context, transaction, single);
+      created = await callNative((json) => this.#native.call("createInvites", json), batch, context, transaction);
     } catch (error) {
       delivery?.failed();
       throw error;
     }
-    const dtos = inviteDtos(items, created);
-    const deliverEvents = () =>
-      deliver({ eventBus: this.#eventBus, ...context.events }, () =>
-        inviteCreatedMessages(created.ids, context.events.eventGroupId),
-      );
+    const dtos = await inviteDtos(batch.items, created);
     // A replayed call (idempotencyKey) or an empty one has nothing new to announce.
     const announce = dtos.length > 0 && !created.replayed;
-    if (delivery) delivery.done(announce ? deliverEvents : undefined);
-    else if (announce) await deliverEvents();
-    return single ? dtos[0] : dtos;
+    await this.#announce(context, delivery, announce && (() => inviteCreatedMessages(created.ids, context.events.eventGroupId)));
+    return batch.single ? dtos[0] : dtos;
   }
 
   /**
@@ -199,13 +246,13 @@ class UserModuleService {
    * Emits `user.user.created` per user, as Medusa does.
    */
   async createUsers(data, sharedContext) {
-    const { single, items } = encodeBatch(data, encodeUser, "createUsers");
+    const batch = encodeBatch(data, encodeUser, "createUsers");
     const context = snapshot("sharedContext", () => encodeContext(sharedContext));
     const transaction = joinTransaction(context.transactionManager, this);
     const delivery = transaction && reserveDelivery(transaction);
     let users;
     try {
-      users = await callNative((json) => this.#native.call("createUsers", json), items, context, transaction, single);
+      users = await callNative((json) => this.#native.call("createUsers", json), batch, context, transaction);
     } catch (error) {
       delivery?.failed();
       throw error;
@@ -213,7 +260,7 @@ class UserModuleService {
     const dtos = users.map(userDto);
     const ids = dtos.map((user) => user.id);
     await this.#announce(context, delivery, ids.length > 0 && (() => userCreatedMessages(ids, context.events.eventGroupId)));
-    return single ? dtos[0] : dtos;
+    return batch.single ? dtos[0] : dtos;
   }
 
   /**

@@ -30,6 +30,7 @@ function encode(value, asJson) {
         return { $date: Number.isNaN(millis) ? null : millis };
       }
       if (Array.isArray(value)) {
+        checkLength(value.length);
         const items = new Array(value.length);
         // Elements are sent one level deep: a nested array is only named, never walked.
         for (let i = 0; i < value.length; i++) {
@@ -43,6 +44,14 @@ function encode(value, asJson) {
     default:
       return { $t: typeof value };
   }
+}
+
+/** Items in one array argument (a batch, a list of ids), at most. */
+const MAX_ARRAY_ITEMS = 1_000_000;
+
+/** Refuses an array too long to read (a sparse array can claim 2^32 - 1 items). */
+function checkLength(length) {
+  if (length > MAX_ARRAY_ITEMS) refuse(`An array of ${length} items is longer than the ${MAX_ARRAY_ITEMS} one call accepts`);
 }
 
 /** What JSON.stringify stores for an object, or why it cannot. */
@@ -105,7 +114,7 @@ function encodeQuery(value, what = "filters") {
   // An absent argument (`listInvites()`) is no filter at all.
   if (value === undefined || value === null) return null;
   const budget = { values: 0 };
-  return encodeQueryValue(value, { what, budget, depth: 0, level: 0 });
+  return encodeQueryValue(value, { what, budget, depth: 0, level: 0, ancestors: new Set() });
 }
 
 function encodeQueryValue(value, state) {
@@ -115,13 +124,27 @@ function encodeQueryValue(value, state) {
   if (typeof value !== "object" || value === null || isDate(value)) return encode(value, false);
   // Anything this deep is not a filter (the $and/$or limit comes first); only its type is sent.
   if (state.depth > 2 * MAX_FILTER_DEPTH + 8) return { $t: typeName(value) };
-  const inner = { ...state, depth: state.depth + 1 };
-  if (Array.isArray(value)) {
-    const length = value.length;
-    const items = new Array(length);
-    for (let i = 0; i < length; i++) items[i] = encodeQueryValue(value[i], inner);
-    return items;
+  if (state.ancestors.has(value)) refuse(`The ${state.what} contain a cycle (an object that contains itself)`);
+  state.ancestors.add(value);
+  try {
+    return Array.isArray(value) ? encodeQueryArray(value, state) : encodeQueryObject(value, state);
+  } finally {
+    state.ancestors.delete(value);
   }
+}
+
+function encodeQueryArray(value, state) {
+  const inner = { ...state, depth: state.depth + 1 };
+  const length = value.length;
+  // More items than the budget allows are refused by it; a sparse array's length is not walked.
+  if (length > MAX_QUERY_VALUES) refuse(`The ${state.what} are too large: at most ${MAX_QUERY_VALUES} keys and values`);
+  const items = new Array(length);
+  for (let i = 0; i < length; i++) items[i] = encodeQueryValue(value[i], inner);
+  return items;
+}
+
+function encodeQueryObject(value, state) {
+  const inner = { ...state, depth: state.depth + 1 };
   // No prototype: a `__proto__` key is a key like any other (and is refused as unknown).
   const out = Object.create(null);
   let keys = 0;
@@ -222,6 +245,7 @@ module.exports = {
   encodeQuery,
   encodeConfig,
   isRefusal,
+  checkLength,
   encodeToken,
   encodeContext,
   typeName,

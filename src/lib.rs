@@ -6,6 +6,7 @@ pub mod error;
 pub mod ids;
 pub mod invite;
 pub mod lifecycle;
+pub mod messages;
 pub mod options;
 pub mod query;
 pub mod service;

@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::invite::{Invite, InviteUpdate, User};
+use crate::messages::{shown, shown_list};
 use crate::query::{Entity, Query};
 use crate::token::TokenSigner;
 
@@ -227,7 +228,7 @@ async fn refresh(
   if !missing.is_empty() {
     return Err(Error::invalid_data(format!(
       "The following invites do not exist: {}",
-      missing.join(", ")
+      shown_list(&missing)
     )));
   }
   let expires_at = signer.expires_at_ms(now);
@@ -253,7 +254,7 @@ async fn update(session: &mut dyn Session, items: &[InviteUpdate], now: i64) -> 
   if !missing.is_empty() {
     return Err(Error::new(
       ErrorKind::NotFound,
-      format!("Invite with id \"{}\" not found", missing.join(", ")),
+      format!("Invite with id \"{}\" not found", shown_list(&missing)),
     ));
   }
   let mut changed_ids = HashSet::new();
@@ -358,7 +359,7 @@ pub const INVITE_EXPIRED: &str = "The invite has expired";
 pub fn invite_not_found(id: &str) -> Error {
   Error::new(
     ErrorKind::NotFound,
-    format!("Invite with id: {id} was not found"),
+    format!("Invite with id: {} was not found", shown(id)),
   )
 }
 

@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::messages::shown;
 use crate::validation::parse_iso8601;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -358,8 +359,9 @@ fn non_negative(value: &Value) -> Option<i64> {
 fn unknown_property(entity: Entity, name: &str) -> Error {
   // Medusa's (MikroORM's) message.
   Error::invalid_data(format!(
-    "Trying to query by not existing property {}.{name}",
-    entity.name()
+    "Trying to query by not existing property {}.{}",
+    entity.name(),
+    shown(name)
   ))
 }
 

@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ids::IdGenerator;
 use crate::invite::{Invite, InviteUpdate, NewInvite, NewUser, User};
 use crate::lifecycle::{check_invite, invite_not_found, Done, Op};
+use crate::messages::shown;
 use crate::options::{Database, ModuleOptions};
 use crate::query::{Entity, Query};
 use crate::store::postgres::PostgresStore;
@@ -73,8 +74,10 @@ pub struct CreatedInvites {
 impl CreatedInvites {
   /// The response of a call: `{now, expiresAt, ids, tokens, times}`. The JS side holds every
   /// other DTO field already; `times` lists `[index, created_at, updated_at, deleted_at]`
-  /// only for the items whose times the caller set. It is also what an idempotency key
-  /// replays, so a replay gives the same DTOs.
+  /// only for the items whose times the caller set. `tokens` is one text, the tokens joined
+  /// by `\n` (a JWT has none): the JS side parses one string instead of one per invite and
+  /// cuts the tokens out as it builds the DTOs, a part at a time. It is also what an
+  /// idempotency key replays, so a replay gives the same DTOs.
   pub fn response_json(&self) -> String {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -82,7 +85,7 @@ impl CreatedInvites {
       now: i64,
       expires_at: i64,
       ids: Vec<&'a str>,
-      tokens: Vec<&'a str>,
+      tokens: String,
       times: Vec<(usize, i64, i64, Option<i64>)>,
     }
     let invites = &self.invites;
@@ -90,7 +93,11 @@ impl CreatedInvites {
       now: self.now,
       expires_at: self.expires_at,
       ids: invites.iter().map(|invite| invite.id.as_str()).collect(),
-      tokens: invites.iter().map(|invite| invite.token.as_str()).collect(),
+      tokens: invites
+        .iter()
+        .map(|invite| invite.token.as_str())
+        .collect::<Vec<_>>()
+        .join("\n"),
       times: invites
         .iter()
         .enumerate()
@@ -443,7 +450,7 @@ impl InviteModule {
     if !found {
       return Err(Error::new(
         ErrorKind::NotFound,
-        format!("{name} with id: {id} was not found"),
+        format!("{name} with id: {} was not found", shown(id)),
       ));
     }
     Ok(done)

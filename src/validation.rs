@@ -13,8 +13,6 @@ pub const NOT_AN_INVITE: &str =
 pub const NOT_A_USER: &str = "createUsers expects a user object or an array of user objects";
 /// An email longer than this cannot be delivered (RFC 5321 path limit).
 const MAX_EMAIL_CHARS: usize = 254;
-/// Values quoted in messages are cut to this many characters.
-const MAX_QUOTED_CHARS: usize = 254;
 
 pub fn invites(items: &[Value]) -> Result<Vec<NewInvite>> {
   items
@@ -211,10 +209,7 @@ pub fn is_deliverable_email(email: &str) -> bool {
 }
 
 fn quoted(text: &str) -> String {
-  match text.char_indices().nth(MAX_QUOTED_CHARS) {
-    Some((cut, _)) => format!("{}...", &text[..cut]),
-    None => text.to_string(),
-  }
+  crate::messages::shown(text)
 }
 
 fn metadata(entity: &str, value: WireValue<'_>) -> Result<Option<String>> {
