@@ -20,6 +20,8 @@ const SECRET = config.secret;
 const MEDUSA_TYPES = new Set(Object.values(MedusaError.Types));
 /** The longest a single call may take before the worker reports a hang. */
 const HANG_MS = 60_000;
+/** A call whose synchronous part takes longer blocks the event loop: a defect (noise is far below). */
+const BLOCK_MS = 1_000;
 /** ADV_TRACE=1: every call's description on stderr (for debugging a worker by hand). */
 const TRACE = process.env.ADV_TRACE === "1";
 /** Messages of unexpected_state that are the documented ones (closed module, ended transactions). */
@@ -46,6 +48,7 @@ const counts = {
   wrongErrorAfterClose: 0,
   wrongAnswers: 0,
   escaped: 0,
+  eventLoopBlocks: 0,
   configurations: 0,
 };
 /** Calls with at least one defect. */
@@ -174,13 +177,14 @@ async function invoke(desc, run, { afterClose = false, badDatabase = false } = {
     return { ok: false, error, sync: true };
   }
   const syncMs = performance.now() - started;
-  if (syncMs > maxSyncMs.ms) maxSyncMs = { ms: Math.round(syncMs), desc };
+  if (syncMs > maxSyncMs.ms) maxSyncMs = { ms: Math.round(syncMs), desc: short(desc, 300) };
+  if (syncMs > BLOCK_MS) record("eventLoopBlocks", desc, `the call held the event loop for ${Math.round(syncMs)} ms before returning its Promise`);
   if (!(promise instanceof Promise)) {
     record("notPromise", desc, `returned ${typeof promise}`);
     closeCall(before);
     return { ok: true, value: promise };
   }
-  const watchdog = setTimeout(() => reportHang(desc), HANG_MS);
+  const watchdog = startWatchdog(desc);
   try {
     const value = await promise;
     counts.resolved++;
@@ -191,7 +195,7 @@ async function invoke(desc, run, { afterClose = false, badDatabase = false } = {
     checkError(desc, error, { afterClose, badDatabase });
     return { ok: false, error };
   } finally {
-    clearTimeout(watchdog);
+    watchdog.stop();
     closeCall(before);
     if (TRACE) process.stderr.write(`  done in ${Math.round(performance.now() - started)} ms\n`);
   }
@@ -199,7 +203,7 @@ async function invoke(desc, run, { afterClose = false, badDatabase = false } = {
 
 const DEFECT_KINDS = [
   "syncThrows", "notPromise", "nonMedusaRejections", "internalErrors", "oversizedMessages", "leaks",
-  "resolvesAfterClose", "wrongErrorAfterClose", "wrongAnswers", "escaped",
+  "resolvesAfterClose", "wrongErrorAfterClose", "wrongAnswers", "escaped", "eventLoopBlocks",
 ];
 function totalDefects() {
   let total = 0;
@@ -292,6 +296,20 @@ function summarize(value, budget = 200) {
   };
   walk(value, 0);
   return short(out, budget);
+}
+
+/**
+ * Reports a hang when the call has not settled after HANG_MS of free event loop. A timer that
+ * fires late means another call held the event loop (counted there as a block): re-armed.
+ */
+function startWatchdog(desc) {
+  let timer;
+  const arm = () => {
+    const due = performance.now() + HANG_MS;
+    timer = setTimeout(() => (performance.now() - due > 1000 ? arm() : reportHang(desc)), HANG_MS);
+  };
+  arm();
+  return { stop: () => clearTimeout(timer) };
 }
 
 function reportHang(desc) {
@@ -404,16 +422,19 @@ function hardDelete(id) {
   model.liveEmails.delete(model.emailOf.get(id));
 }
 
-/** The token is the current one of a live invite. */
-/** `slackMs` > 0 demands that much time left; < 0 forgives an expiry that just passed. */
+/**
+ * The token is the current one of a live, unexpired invite. `slackMs` > 0 demands that much
+ * time left; < 0 forgives an expiry that just passed.
+ */
 const isCurrentLiveToken = (token, slackMs = 1000) => {
   const id = model.inviteOfToken.get(token);
   return id !== undefined && model.live.has(id) && model.tokenOf.get(id) === token && model.expiresAt.get(id) > Date.now() + slackMs;
 };
 
 // ---------------------------------------------------------------------------------------------
-// Generators. Each op is `{ desc, run(service, context), effect(value) → () => void | undefined,
-// check(outcome) }`; `clean` ops have a known answer.
+// Generators. Each op is `{ desc, run(service), effect?(value) → apply(), check?(desc, value, ok,
+// error) }`: `effect` updates the model once the call resolved (at commit inside a transaction),
+// `check` compares an answer the model knows.
 
 let emailCounter = 0;
 const prefix = `w${config.id}`;
@@ -755,8 +776,9 @@ const OPS = {
     return {
       desc: `deleteInvites(${idsDesc}, ${ctxDesc})`,
       run: (service) => service.deleteInvites(data, context),
-      // A hostile input that resolved: which of the ids went is unknown; the worker asks the store.
-      effect: () => (clean ? () => [].concat(ids).forEach(hardDelete) : () => resync.push(...[].concat(ids))),
+      // A hostile input that resolved: which ids went is unknown (a hostile string may be an
+      // id too); the worker asks the store about every string the input held.
+      effect: () => (clean ? () => [].concat(ids).forEach(hardDelete) : () => resync.push(...[].concat(ids), ...stringsIn(data))),
     };
   },
   softDeleteInvites(tx) {
@@ -863,15 +885,34 @@ async function runOp(service, kind, tx, pending) {
   return outcome;
 }
 
+/** The strings of a value or of its array items (a hostile value may throw: then none). */
+function stringsIn(value) {
+  try {
+    if (typeof value === "string") return [value];
+    if (!Array.isArray(value)) return [];
+    const found = [];
+    for (let i = 0; i < Math.min(value.length, 1000); i++) if (typeof value[i] === "string") found.push(value[i]);
+    return found;
+  } catch {
+    return [];
+  }
+}
+
 /** Ids whose state is unknown after a hostile delete resolved; read back through a fresh list. */
 const resync = [];
 async function resyncModel(service) {
   if (resync.length === 0) return;
-  const ids = [...new Set(resync.filter((id) => typeof id === "string"))];
+  // Only ids the model knows can have gone; one lookup each, so a strange one cannot spoil the rest.
+  const ids = [...new Set(resync)].filter((id) => model.live.has(id) || model.softDeleted.has(id));
   resync.length = 0;
-  const found = await service.listInvites({ id: ids }, { withDeleted: true, take: null });
-  const present = new Set(found.map((dto) => dto.id));
-  for (const id of ids) if (!present.has(id)) hardDelete(id);
+  for (const id of ids) {
+    try {
+      const found = await service.listInvites({ id }, { withDeleted: true, take: null });
+      if (found.length === 0) hardDelete(id);
+    } catch {
+      // left as the model has it; the state check will say if that is wrong
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

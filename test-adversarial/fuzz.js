@@ -35,7 +35,7 @@ exitOnSignals(children);
 const totals = {
   workers: 0, calls: 0, resolved: 0, rejected: 0, crashes: 0, hangs: 0, exitHangs: 0, stderrAtExit: 0, stderrLeaks: 0,
   stateViolations: 0, workerErrors: 0, syncThrows: 0, notPromise: 0, nonMedusaRejections: 0, internalErrors: 0,
-  oversizedMessages: 0, leaks: 0, resolvesAfterClose: 0, wrongErrorAfterClose: 0, wrongAnswers: 0, escaped: 0,
+  oversizedMessages: 0, leaks: 0, resolvesAfterClose: 0, wrongErrorAfterClose: 0, wrongAnswers: 0, escaped: 0, eventLoopBlocks: 0,
   configurations: 0, failedCalls: 0,
 };
 const findings = [];
@@ -281,6 +281,7 @@ async function main() {
   line("leaks (secret/password/token in errors)", totals.leaks);
   line("leaks in stderr", totals.stderrLeaks);
   line("escaped errors (unhandled rejections)", totals.escaped);
+  line("calls that blocked the event loop over 1 s", totals.eventLoopBlocks);
   line("longest synchronous part of a call", `${maxSync.ms} ms (${maxSync.worker ?? "-"}: ${String(maxSync.desc ?? "").slice(0, 100)})`);
   console.log(`fuzz: ${passed} passed, ${failed} failed`);
   process.exitCode = failed > 0 ? 1 : 0;
