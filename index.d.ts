@@ -1,5 +1,5 @@
 // Types of medusa-invites. They are structural supertypes/subtypes of @medusajs/types@2.21.2,
-// so both doors are assignable to IUserModuleService["createInvites"] (spec §1).
+// so both doors are assignable to IUserModuleService["createInvites"] (docs/behaviour.md).
 
 /** Medusa's event message, as delivered to `eventBus.emit`. */
 export interface EventMessage<T = unknown> {
@@ -16,7 +16,7 @@ export interface MessageAggregatorLike {
   clearMessages(...args: any[]): void
 }
 
-/** Medusa's `Context`: every field is accepted and type-checked (spec §6). */
+/** Medusa's `Context`: every field is accepted and type-checked (docs/behaviour.md). */
 export interface Context<TManager = unknown> {
   __type?: "MedusaContext"
   /** A transaction issued by this module (`service.begin()` / `service.transaction()`). */
@@ -106,6 +106,17 @@ export interface UpdateInviteDTO {
   expires_at?: Date | string
   /** Ignored: tokens are only issued by createInvites and refreshInviteTokens. */
   token?: string
+}
+
+/** Medusa's `UpdateUserDTO`, plus `email`, which Medusa also lets through. */
+export interface UpdateUserDTO {
+  id: string
+  first_name?: string | null
+  last_name?: string | null
+  avatar_url?: string | null
+  /** Merged into the stored metadata; a key set to `""` is removed; `null` clears it. */
+  metadata?: Record<string, unknown> | null
+  email?: string
 }
 
 /** The user `acceptInvite` creates; the email defaults to the invite's. */
@@ -286,6 +297,23 @@ export declare class UserModuleService {
   retrieveUser(id: string, config?: FindConfig<UserDTO>, sharedContext?: Context): Promise<UserDTO>
   listUsers(filters?: FilterableUserProps, config?: FindConfig<UserDTO>, sharedContext?: Context): Promise<UserDTO[]>
   listAndCountUsers(filters?: FilterableUserProps, config?: FindConfig<UserDTO>, sharedContext?: Context): Promise<[UserDTO[], number]>
+  /** One object in, one DTO out; an array in, an array out. `user.user.updated` per changed user. */
+  updateUsers(data: UpdateUserDTO[], sharedContext?: Context): Promise<UserDTO[]>
+  updateUsers(data: UpdateUserDTO, sharedContext?: Context): Promise<UserDTO>
+  /** Hard delete (soft-deleted users too); `user.user.deleted` per user. */
+  deleteUsers(ids: string[] | string, sharedContext?: Context): Promise<void>
+  /** Resolves with `{ user_id: [...] }`, or `{}` when no live user matched. */
+  softDeleteUsers<TReturnableLinkableKeys extends string = string>(
+    userIds: string[] | string,
+    config?: { returnLinkableKeys?: TReturnableLinkableKeys[] },
+    sharedContext?: Context,
+  ): Promise<Record<string, string[]>>
+  /** Resolves with `{ user_id: [...] }` of every user found, or `{}`; refused when a live user now holds an email. */
+  restoreUsers<TReturnableLinkableKeys extends string = string>(
+    userIds: string[] | string,
+    config?: { returnLinkableKeys?: TReturnableLinkableKeys[] },
+    sharedContext?: Context,
+  ): Promise<Record<string, string[]>>
   /** Opens a transaction. On SQLite it holds the module's write lock until it ends. */
   begin(options?: TransactionOptions): Promise<InviteTransaction>
   /** Runs `work(tx)` in a transaction: commit when it resolves, rollback when it throws. */

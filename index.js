@@ -1,7 +1,7 @@
 "use strict";
 // medusa-invites: Medusa's createInvites as a native addon.
 // Two doors, one implementation: `new UserModuleService(options)` and the top-level
-// `createInvites`, which uses a default module configured from the environment (spec §9).
+// `createInvites`, which uses a default module configured from the environment (docs/options.md).
 const { UserModuleService } = require("./lib/service");
 const { InviteTransaction } = require("./lib/transaction");
 const { MedusaError } = require("./lib/medusa-error");

@@ -1,6 +1,6 @@
-// Concurrency (issue 3 item 6): fifty concurrent createInvites calls on one module with
+// Concurrency: fifty concurrent createInvites calls on one module with
 // overlapping emails. Each email is invited at most once, every losing call is rejected with
-// §4's duplicate message (never SQLITE_BUSY or a driver error), nothing deadlocks, and the
+// Medusa's duplicate message (never SQLITE_BUSY or a driver error), nothing deadlocks, and the
 // rows read back by an independent reader (sqlite3 or psql) match exactly what the winning
 // calls returned.
 // The long version is bench/concurrency.js (`npm run stress`).
@@ -155,7 +155,7 @@ async function mixedStorm(m: TestModule, logged: boolean, context?: Context): Pr
   }
   assert.equal(count(m.file, "user"), 1 + userRows, "user rows = opener + sum of fulfilled batch sizes")
 
-  // Losing invite calls: one of §4's messages (no caller ids here, so never the id message).
+  // Losing invite calls: one of Medusa's duplicate messages (no caller ids here, so never the id message).
   for (const [k, result] of inviteResults.entries()) {
     if (result.status !== "rejected") continue
     const err = result.reason
@@ -167,7 +167,7 @@ async function mixedStorm(m: TestModule, logged: boolean, context?: Context): Pr
       continue
     }
     const prefix = "User account for following email(s) already exist: "
-    assert.ok(err.message.startsWith(prefix), `call ${k}: "${err.message}" is not a §4 duplicate message`)
+    assert.ok(err.message.startsWith(prefix), `call ${k}: "${err.message}" is not a Medusa duplicate message`)
     const listed = err.message.slice(prefix.length).split(", ")
     assert.ok(listed.length >= 1)
     assert.deepEqual(listed, batch.filter((email) => listed.includes(email)), `call ${k}: listed emails in input order, all from the batch`)
@@ -188,7 +188,7 @@ async function mixedStorm(m: TestModule, logged: boolean, context?: Context): Pr
 }
 
 describe("fifty concurrent createInvites calls on one module", () => {
-  test("overlapping emails: each email once, losers get the §4 duplicate message, rows match the winners", { timeout: 60_000 }, async () => {
+  test("overlapping emails: each email once, losers get Medusa's duplicate message, rows match the winners", { timeout: 60_000 }, async () => {
     await withModule(async (m) => {
       const batches = inviteBatches()
       const results = await Promise.allSettled(batches.map((batch) => m.service.createInvites(batch.map((email) => ({ email })))))
@@ -226,7 +226,7 @@ describe("fifty concurrent createInvites calls on one module", () => {
   })
 
   // Each call opens its own transaction at that level; a conflict must still end as one of
-  // §4's messages, never as the database's serialization failure.
+  // Medusa's duplicate messages, never as the database's serialization failure.
   test("the same with every call at isolationLevel SERIALIZABLE", { timeout: 60_000 }, async () => {
     await withModule(async (m) => {
       await mixedStorm(m, false, { isolationLevel: "SERIALIZABLE" })

@@ -1,4 +1,4 @@
-// The top-level createInvites (spec §9): a default module from JWT_SECRET and
+// The top-level createInvites (docs/options.md): a default module from JWT_SECRET and
 // MEDUSA_INVITES_DATABASE_URL, replaceable by configure(). Each case runs in a child process
 // because the default module lives for the life of the process.
 import { test } from "node:test"

@@ -1,4 +1,4 @@
-// The returned DTOs and what is stored (spec §1 Output, §2.1, §2.4-§2.6; oracle FINDINGS §1, §4, §7, §8).
+// The returned DTOs and what is stored (docs/behaviour.md).
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
 import type { InviteDTO } from ".."
@@ -7,7 +7,7 @@ import { assertStoredJson, count, rows, tokenPart, withModule } from "./helpers"
 const DTO_KEYS = [
   "id", "email", "accepted", "token", "expires_at", "metadata", "created_at", "updated_at", "deleted_at", "roles",
 ]
-/** The real Medusa 2.21.2 serialization order (FINDINGS §1); ours appends `roles` (spec §2.6). */
+/** The real Medusa 2.21.2 serialization order; ours appends `roles` (docs/behaviour.md). */
 const ORACLE_KEYS = ["id", "email", "accepted", "token", "expires_at", "metadata", "created_at", "updated_at", "deleted_at"]
 // Medusa's UserDTO keys, then `roles` (set when a user comes from an accepted invite).
 const USER_KEYS = ["id", "first_name", "last_name", "email", "avatar_url", "metadata", "created_at", "updated_at", "deleted_at", "roles"]
@@ -68,7 +68,7 @@ describe("invite DTO shape", () => {
     })
   })
 
-  test("the same as the real oracle's DTO, plus roles last (FINDINGS §1)", async () => {
+  test("the same as the real oracle's DTO, plus roles last", async () => {
     await withModule(async (m) => {
       const invite = await m.service.createInvites({ email: "oracle@example.com" })
       assert.deepEqual(Object.keys(invite).slice(0, 9), ORACLE_KEYS)

@@ -1,4 +1,4 @@
-// Duplicates (spec §2, §4, §7; oracle FINDINGS §7, §8): every check runs in the one
+// Duplicates (docs/behaviour.md, docs/storage.md): every check runs in the one
 // transaction of the call, and a failing call writes nothing and emits nothing.
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"

@@ -1,4 +1,4 @@
-// Every error of createInvites / createUsers / the constructor (spec §3, §4, §6, §2.3):
+// Every error of createInvites / createUsers / the constructor (docs/differences.md, docs/behaviour.md):
 // exact type and message, Medusa's MedusaError shape, rejections (never synchronous throws),
 // nothing written and nothing emitted afterwards, and no secret or token in any of it.
 import { test, describe } from "node:test"
@@ -35,7 +35,7 @@ interface Expected {
   optionalIndex?: number
 }
 
-/** Asserts Medusa's MedusaError shape (spec §4) and the expected type, message and index. */
+/** Asserts Medusa's MedusaError shape (docs/errors.md) and the expected type, message and index. */
 function assertMedusaError(value: unknown, expected: Expected): void {
   assert.ok(value instanceof Error, `not an Error: ${inspect(value)}`)
   const err = value as any
@@ -117,7 +117,7 @@ async function withModule(body: (m: TestModule, svc: any) => Promise<void>): Pro
 }
 
 // ---------------------------------------------------------------------------------------------
-// Invalid items (spec §1 input table, §3)
+// Invalid items (docs/behaviour.md input table)
 
 const longLocal = "a".repeat(300)
 const email255 = "b".repeat(255 - "@example.com".length) + "@example.com"
@@ -303,7 +303,7 @@ describe("data that is not an invite or an array of invites", () => {
 })
 
 // ---------------------------------------------------------------------------------------------
-// Duplicates and existing users (spec §4)
+// Duplicates and existing users (docs/errors.md)
 
 describe("duplicates", () => {
   test("the same email twice in one batch: Invite with email, index of the repeat", async () => {
@@ -429,7 +429,7 @@ describe("duplicates", () => {
 })
 
 // ---------------------------------------------------------------------------------------------
-// Options that shape tokens (spec §2.3): the constructor succeeds, every call rejects.
+// Options that shape tokens (docs/behaviour.md): the constructor succeeds, every call rejects.
 
 describe("token options make every createInvites call reject", () => {
   const cases: [string, Record<string, unknown>, string][] = [
@@ -469,7 +469,7 @@ describe("token options make every createInvites call reject", () => {
 })
 
 // ---------------------------------------------------------------------------------------------
-// sharedContext (spec §6)
+// sharedContext (docs/behaviour.md)
 
 describe("sharedContext errors are invalid_argument", () => {
   const cases: [string, Record<string, unknown>, string][] = [
@@ -552,7 +552,7 @@ describe("sharedContext errors are invalid_argument", () => {
 })
 
 // ---------------------------------------------------------------------------------------------
-// No jwt_secret (spec §2.3, §9)
+// No jwt_secret (docs/behaviour.md, docs/options.md)
 
 describe("no jwt_secret", () => {
   const cases: [string, Record<string, unknown>][] = [
@@ -643,7 +643,7 @@ describe("no jwt_secret", () => {
 })
 
 // ---------------------------------------------------------------------------------------------
-// No secret and no token in errors or output (spec §4)
+// No secret and no token in errors or output (docs/errors.md)
 
 const LEAK_SECRET = "SUPER-SECRET-VALUE-123"
 const FAKE_PEM = `-----BEGIN PRIVATE KEY-----\n${LEAK_SECRET}\n-----END PRIVATE KEY-----\n`

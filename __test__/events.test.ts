@@ -1,4 +1,4 @@
-// Events (spec §5, §5.1, §5.3; oracle FINDINGS §1-§3, §10): Medusa's names and shapes,
+// Events (docs/behaviour.md): Medusa's names and shapes,
 // delivered once after commit, through the event bus and the caller's message aggregator.
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"

@@ -1,4 +1,4 @@
-// expires_at and timestamps (spec §2.3, §2.4, §2.5, §4 expiresIn errors).
+// expires_at and timestamps (docs/behaviour.md, docs/errors.md expiresIn errors).
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
 import jwt from "jsonwebtoken"

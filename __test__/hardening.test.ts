@@ -45,7 +45,7 @@ describe("U+0000 in a lookup never reaches the database and matches nothing", ()
       assert.equal(await service.deleteInvites(["\u0000"]), undefined)
       assert.deepEqual(await service.listUsers({ first_name: "\u0000" }), [])
       assertExactMedusaError(
-        await rejectionOf(() => service.listInvites({ email: { $gt: "\u0000" } })),
+        await rejectionOf(() => service.listInvites({ email: { $gt: "\u0000" } } as any)),
         "invalid_data",
         "The filter on Invite.email cannot compare with a text that contains the character U+0000",
       )
@@ -68,12 +68,12 @@ describe("unpaired surrogates in keys", () => {
   test("a filter or order key with a lone surrogate is invalid_data naming the problem", () =>
     withModule(async ({ service }) => {
       assertExactMedusaError(
-        await rejectionOf(() => service.listInvites({ "\ud800": 1 })),
+        await rejectionOf(() => service.listInvites({ "\ud800": 1 } as any)),
         "invalid_data",
         "The filters have a key with an unpaired UTF-16 surrogate",
       )
       assertExactMedusaError(
-        await rejectionOf(() => service.listInvites({ $and: [{ email: { "\udc00": "x" } }] })),
+        await rejectionOf(() => service.listInvites({ $and: [{ email: { "\udc00": "x" } }] } as any)),
         "invalid_data",
         "The filters have a key with an unpaired UTF-16 surrogate",
       )

@@ -370,7 +370,7 @@ export async function withModule(body: (m: TestModule) => Promise<void>, options
   }
 }
 
-/** Medusa's event names (spec §5), written out here rather than taken from the library. */
+/** Medusa's event names (docs/behaviour.md), written out here rather than taken from the library. */
 export const CREATED = "user.invite.created"
 export const TOKEN_GENERATED = "user.user.invite.token_generated"
 
@@ -380,7 +380,7 @@ function eventMetadata(action: string, eventGroupId?: string): EventMessage["met
     : { source: "user", object: "invite", action, eventGroupId }
 }
 
-/** The messages Medusa emits for one createInvites call that created `ids` (spec §5). */
+/** The messages Medusa emits for one createInvites call that created `ids` (docs/behaviour.md). */
 export function expectedMessages(ids: string[], eventGroupId?: string): EventMessage[] {
   return [
     ...ids.map((id) => ({ name: CREATED, metadata: eventMetadata("created", eventGroupId), data: { id }, options: undefined })),
@@ -471,10 +471,10 @@ export function assertEmits(bus: RecordingBus, perCall: Message[][]): void {
   })
 }
 
-/** Medusa's own keys of a MedusaError, in order (spec §4). */
+/** Medusa's own keys of a MedusaError, in order (docs/errors.md). */
 export const BASE_ERROR_KEYS = ["__isMedusaError", "type", "code", "message", "date"]
 
-/** A MedusaError (spec §4) of `type` with exactly `message`, `code` undefined, own keys BASE_ERROR_KEYS first; returns it. */
+/** A MedusaError (docs/errors.md) of `type` with exactly `message`, `code` undefined, own keys BASE_ERROR_KEYS first; returns it. */
 export function assertMedusaError(value: unknown, type: string, message: string): any {
   assert.ok(value instanceof Error, `expected an Error, got ${inspect(value)}`)
   const error = value as any

@@ -1,4 +1,4 @@
-// sharedContext.idempotencyKey (spec §6, issue 3 item 4): a repeat of a successful call with
+// sharedContext.idempotencyKey (docs/behaviour.md): a repeat of a successful call with
 // the same key and the same input replays the original DTOs and writes and emits nothing; a
 // different input is a new call; a failed or rolled-back call records nothing; records are
 // scoped to one database, expire after `idempotencyRetentionSeconds`, and concurrent repeats

@@ -1,4 +1,4 @@
-// Ids (spec §1 input `id`, §2.1): `invite_` + a ULID whose first 10 characters are the call's
+// Ids (docs/behaviour.md, input `id`): `invite_` + a ULID whose first 10 characters are the call's
 // time in ms; a caller's non-empty id is kept verbatim.
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"

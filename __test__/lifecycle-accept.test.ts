@@ -1,5 +1,5 @@
-// acceptInvite, createUsers' `user.user.created` event, retrieveUser and listUsers (spec §8;
-// decisions in the README, "The invite lifecycle", issue 5): one call validates the token, creates the user with
+// acceptInvite, createUsers' `user.user.created` event, retrieveUser and listUsers (docs/behaviour.md;
+// decisions in the README, "The invite lifecycle"): one call validates the token, creates the user with
 // the invite's email and roles, marks the invite accepted and soft-deletes it, all in one
 // transaction; every refusal changes nothing and emits nothing; events `user.user.created`,
 // `user.invite.deleted` and the workflow event `invite.accepted`, once, after commit.

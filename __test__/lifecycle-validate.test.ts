@@ -1,4 +1,4 @@
-// validateInviteToken and refreshInviteTokens (spec §8; decisions in the README, "The invite lifecycle", issue 5):
+// validateInviteToken and refreshInviteTokens (docs/behaviour.md; decisions in the README, "The invite lifecycle"):
 // jsonwebtoken's exact messages as MedusaError invalid_data, the live invite's current token and
 // expiry, verification with jwt_public_key / jwt_verify_options, no events from validate;
 // refresh: new token, jti and expires_at, all-or-nothing on unknown ids, Medusa's event list
@@ -44,7 +44,7 @@ const INVALID_TOKEN = "The invite token is invalid"
 const EXPIRED = "The invite has expired"
 const doNotExist = (ids: string[]) => `The following invites do not exist: ${ids.join(", ")}`
 
-/** `assertExactMedusaError` (spec §4; `allowIndex`: a batch `index` may follow), with a `stack`. */
+/** `assertExactMedusaError` (docs/errors.md; `allowIndex`: a batch `index` may follow), with a `stack`. */
 function assertMedusaError(value: unknown, type: string, message: string, options: { allowIndex?: boolean } = {}): void {
   assert.equal(typeof assertExactMedusaError(value, type, message, options).stack, "string")
 }
@@ -521,7 +521,7 @@ describe("refreshInviteTokens: what changes", () => {
       const after = Date.now()
       const payload = jwt.verify(dto.token, SECRET, { algorithms: ["HS256"], issuer: "iss1", audience: "aud1" }) as jwt.JwtPayload
       assert.equal((payload.exp as number) - (payload.iat as number), 7200)
-      // string expiresIn: whole seconds (spec §2.4)
+      // string expiresIn: whole seconds (docs/behaviour.md)
       const expires = dto.expires_at.getTime()
       assert.equal(expires % 1000, 0)
       assert.ok(expires >= (Math.floor(before / 1000) + 7200) * 1000 && expires <= (Math.floor(after / 1000) + 7200) * 1000)

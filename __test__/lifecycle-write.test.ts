@@ -1,4 +1,4 @@
-// The write side of the invite lifecycle (spec §8; /work/the README, "The invite lifecycle" "updateInvites",
+// The write side of the invite lifecycle (docs/behaviour.md; /work/the README, "The invite lifecycle" "updateInvites",
 // "deleteInvites", "softDeleteInvites", "restoreInvites"): exact return values, exact event
 // lists (one emit per call, `{ internal: true }`, after commit), exact errors with nothing
 // changed, change detection for updated_at, and the email/id rules around soft deletion.
@@ -63,7 +63,7 @@ function assertNothingEmitted(m: TestModule): void {
 // ---------------------------------------------------------------------------------------------
 // Errors and state
 // ---------------------------------------------------------------------------------------------
-/** `assertMedusaError` (spec §4), with at most one own key (a batch `index`) after Medusa's. */
+/** `assertMedusaError` (docs/errors.md), with at most one own key (a batch `index`) after Medusa's. */
 function assertBatchMedusaError(value: unknown, type: string, msg: string): void {
   const error = assertMedusaError(value, type, msg)
   assert.ok(Object.keys(error).length <= 6, `unexpected own keys ${Object.keys(error)}`)

@@ -1,12 +1,11 @@
-// listInvites over 100,000 rows reads a page through an index, never a full scan (issue 5,
-// item 6). The plan is the database's own, for the exact statement listInvites runs (the
+// listInvites over 100,000 rows reads a page through an index, never a full scan. The plan is the database's own, for the exact statement listInvites runs (the
 // native `explainListInvites` renders it as the store does), on both backends.
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import { UserModuleService } from ".."
 import { BACKEND, SECRET, execute, freshDatabase } from "./helpers"
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const native = require("../medusa-invites.node")
+const native = require("../binding.js")
 
 async function plan(database: unknown, filters: object, config: object): Promise<string[]> {
   const options = JSON.stringify({ jwt_secret: SECRET, database })

@@ -410,7 +410,7 @@ for (const door of DOORS) {
 }
 
 describe("unreadable input keeps Medusa's error shape", () => {
-  // Spec §4: own enumerable properties are exactly __isMedusaError, type, code, message, date
+  // docs/errors.md: own enumerable properties are exactly __isMedusaError, type, code, message, date
   // (plus index for a batch item). A `cause` kept for debugging must not be enumerable.
   const cases: [string, () => unknown, unknown?][] = [
     ["email getter throws", () => ({ get email() { throw new Error("email") } })],

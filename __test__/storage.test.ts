@@ -1,4 +1,4 @@
-// The embedded store (spec §7): SQLite file in WAL mode, Medusa's columns and indexes plus
+// The embedded store (docs/storage.md): SQLite file in WAL mode, Medusa's columns and indexes plus
 // roles, created on first use, durable across re-opening, `:memory:` for tests.
 import { test } from "node:test"
 import assert from "node:assert/strict"

@@ -1,4 +1,4 @@
-// Tokens (spec §2.2, §2.3): JWS compact tokens verified with the real `jsonwebtoken` package,
+// Tokens (docs/behaviour.md): JWS compact tokens verified with the real `jsonwebtoken` package,
 // the library Medusa itself verifies invite tokens with.
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"

@@ -1,4 +1,4 @@
-// Module transactions and sharedContext (spec §5.2, §5.3, §6; issue 3): handles issued by
+// Module transactions and sharedContext (docs/behaviour.md): handles issued by
 // begin()/transaction(), commit and rollback, ended and foreign handles, isolationLevel,
 // enableNestedTransactions (savepoints, or a poisoned transaction without the flag), held
 // events and aggregators, the type rules of every context field, a context that is never

@@ -14,7 +14,7 @@ export const classDoor: MedusaCreateInvites = service.createInvites.bind(service
 export const classMethod: MedusaCreateInvites = service.createInvites
 export const usersDoor: MedusaCreateUsers = service.createUsers
 
-// Every lifecycle method is assignable to the same member of IUserModuleService (issue 5).
+// Every lifecycle method is assignable to the same member of IUserModuleService.
 type Member<K extends keyof IUserModuleService> = IUserModuleService[K]
 export const validateInviteToken: Member<"validateInviteToken"> = service.validateInviteToken
 export const refreshInviteTokens: Member<"refreshInviteTokens"> = service.refreshInviteTokens
@@ -28,6 +28,23 @@ export const restoreInvites: Member<"restoreInvites"> = service.restoreInvites
 export const retrieveUser: Member<"retrieveUser"> = service.retrieveUser
 export const listUsers: Member<"listUsers"> = service.listUsers
 export const listAndCountUsers: Member<"listAndCountUsers"> = service.listAndCountUsers
+export const updateUsers: Member<"updateUsers"> = service.updateUsers
+export const deleteUsers: Member<"deleteUsers"> = service.deleteUsers
+export const softDeleteUsers: Member<"softDeleteUsers"> = service.softDeleteUsers
+export const restoreUsers: Member<"restoreUsers"> = service.restoreUsers
+
+// The whole service is Medusa's IUserModuleService.
+export const wholeService: IUserModuleService = service
+
+export async function userShapes(): Promise<void> {
+  const one: UserDTO = await service.updateUsers({ id: "user_1", first_name: "Ada" })
+  const many: UserDTO[] = await service.updateUsers([{ id: "user_1", metadata: { a: 1 } }])
+  // @ts-expect-error a single update gives one DTO, not an array
+  const wrongMany: UserDTO[] = await service.updateUsers({ id: "user_1" })
+  // @ts-expect-error updateUsers needs an id
+  void service.updateUsers({ first_name: "Ada" })
+  void [one, many, wrongMany]
+}
 
 export async function lifecycleShapes(): Promise<void> {
   const one: InviteDTO = await service.updateInvites({ id: "invite_1", metadata: { a: 1 } })

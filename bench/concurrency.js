@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 "use strict";
-// npm run stress: the long version of __test__/concurrency.test.ts (issue 3 item 6).
+// npm run stress: the long version of __test__/concurrency.test.ts.
 //
 // ROUNDS rounds of CALLS concurrent createInvites calls with overlapping emails, plus
 // concurrent createUsers calls on the same emails and a burst of same-key idempotent calls,
@@ -10,7 +10,7 @@
 //   * no email is held twice by a live invite or a live user;
 //   * every fulfilled call's rows are stored with the returned ids and tokens, and the invite
 //     (user) rows of the round are exactly the sum of the fulfilled batch sizes;
-//   * every rejection is a MedusaError invalid_data with one of the duplicate messages of §4
+//   * every rejection is a MedusaError invalid_data with one of the duplicate messages of docs/errors.md
 //     (or createUsers' `User with email: X, already exists.`) naming an email of its batch;
 //     anything else (SQLITE_BUSY, `database is locked`, a database_error, a lock timeout) is a
 //     violation and is reported, not hidden;

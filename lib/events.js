@@ -1,11 +1,13 @@
 "use strict";
-// Events (spec §5): Medusa's names and shapes, delivered once, after commit.
+// Events (docs/behaviour.md): Medusa's names and shapes, delivered once, after commit.
 
 const INVITE_CREATED = "user.invite.created";
 const INVITE_UPDATED = "user.invite.updated";
 const INVITE_DELETED = "user.invite.deleted";
 const USER_CREATED = "user.user.created";
-// The doubled "user." is Medusa's own (spec §5).
+const USER_UPDATED = "user.user.updated";
+const USER_DELETED = "user.user.deleted";
+// The doubled "user." is Medusa's own (docs/behaviour.md).
 const INVITE_TOKEN_GENERATED = "user.user.invite.token_generated";
 
 function metadata(action, eventGroupId, object = "invite") {
@@ -30,7 +32,7 @@ function tokenGenerated(action, ids, eventGroupId) {
 }
 
 /**
- * updateInvites and refreshInviteTokens (spec §8): `user.invite.updated` per changed row,
+ * updateInvites and refreshInviteTokens (docs/behaviour.md): `user.invite.updated` per changed row,
  * then one `token_generated` for every row of the call. Medusa's refresh labels that one
  * with action "created", its update with "token_generated".
  */
@@ -51,6 +53,8 @@ function inviteAcceptedMessage(id, eventGroupId) {
   return { name: "invite.accepted", data: { id }, options: undefined, metadata: eventGroupId === undefined ? {} : { eventGroupId } };
 }
 const userCreatedMessages = (ids, eventGroupId) => perRow(USER_CREATED, "user", "created", ids, eventGroupId);
+const userUpdatedMessages = (ids, eventGroupId) => perRow(USER_UPDATED, "user", "updated", ids, eventGroupId);
+const userDeletedMessages = (ids, eventGroupId) => perRow(USER_DELETED, "user", "deleted", ids, eventGroupId);
 
 /** One `user.invite.created` per invite, then one `token_generated` for the call. */
 function inviteCreatedMessages(ids, eventGroupId) {
@@ -63,7 +67,7 @@ function inviteCreatedMessages(ids, eventGroupId) {
 }
 
 /**
- * Delivery after commit (spec §5.1, §5.3). With an aggregator the messages are saved into it;
+ * Delivery after commit (docs/behaviour.md). With an aggregator the messages are saved into it;
  * unless the caller keeps them (`preventReleaseEvents`, or no bus), everything it holds is
  * emitted in one call and then cleared, as Medusa does. A failing `emit` rejects the call;
  * the invites stay committed.
@@ -87,6 +91,8 @@ module.exports = {
   inviteUpdatedMessages,
   inviteDeletedMessages,
   userCreatedMessages,
+  userUpdatedMessages,
+  userDeletedMessages,
   inviteAcceptedMessage,
   deliver,
   INVITE_CREATED,

@@ -1,6 +1,6 @@
 "use strict";
 // Medusa's MedusaError (@medusajs/utils), reproduced so errors look the same to callers:
-// own properties __isMedusaError, type, code, message, date (spec §4).
+// own properties __isMedusaError, type, code, message, date (docs/errors.md).
 
 const Types = Object.freeze({
   DB_ERROR: "database_error",

@@ -2,16 +2,32 @@
 // The native module behind a promise API. Each call gets an id; the native side reports
 // `(id, envelope JSON)` through one completion callback per module (see src/binding/mod.rs).
 const { MedusaError } = require("./medusa-error");
+const { currentPlatform, whatToDo } = require("./platform");
 
+/**
+ * The native addon, through the loader napi-rs generates (binding.js): the local build
+ * (`medusa-invites.<platform>.node`), else the platform package (`medusa-invites-<platform>`),
+ * or the file `NAPI_RS_NATIVE_LIBRARY_PATH` names.
+ */
 function loadNative() {
   try {
-    return require("../medusa-invites.node");
+    return require("../binding.js");
   } catch (error) {
     throw new MedusaError(
       MedusaError.Types.UNEXPECTED_STATE,
-      `medusa-invites: the native addon is not built (${error.code ?? error.message}); run \`npm install\` or \`npm run build\``,
+      `medusa-invites: the native addon could not be loaded on ${currentPlatform()} (${describeLoadError(error)}).\n${whatToDo()}`,
     );
   }
+}
+
+/** Why each place the loader looked failed, in the order it looked (its WASI fallback left out). */
+function describeLoadError(error) {
+  const reasons = [];
+  for (let cause = error.cause ?? error; cause; cause = cause.cause) {
+    const reason = String(cause.message).split("\n")[0];
+    if (!/wasi/i.test(reason)) reasons.unshift(reason);
+  }
+  return reasons.join("; ");
 }
 
 const MAX_CALL_ID = 0xffffffff;

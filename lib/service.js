@@ -3,10 +3,12 @@
 // here (wire.js), the work runs natively off the JS thread, DTOs and events are built here.
 const { MedusaError, fromNative, fromNativeThrow } = require("./medusa-error");
 const {
-  encodeInvite, encodeUser, encodeInviteUpdate, encodeIds, encodeQuery, encodeConfig, encodeToken, encodeContext, isRefusal, checkLength,
+  encodeInvite, encodeUser, encodeInviteUpdate, encodeUserUpdate, encodeIds, encodeQuery, encodeConfig, encodeToken, encodeContext,
+  isRefusal, checkLength,
 } = require("./wire");
 const {
-  inviteCreatedMessages, inviteUpdatedMessages, inviteDeletedMessages, userCreatedMessages, inviteAcceptedMessage, deliver,
+  inviteCreatedMessages, inviteUpdatedMessages, inviteDeletedMessages, userCreatedMessages, userUpdatedMessages,
+  userDeletedMessages, inviteAcceptedMessage, deliver,
 } = require("./events");
 const { InviteTransaction, joinTransaction, reserveDelivery, markClosed } = require("./transaction");
 const { NativeChannel } = require("./native");
@@ -181,6 +183,11 @@ function selector(config) {
 
 /** softDelete/restore results: `{ invite_id: [...] }`, or `{}` when nothing matched (as Medusa). */
 const linkable = (ids) => (ids.length > 0 ? { invite_id: ids } : {});
+const userLinkable = (ids) => (ids.length > 0 ? { user_id: ids } : {});
+
+/** Medusa's other form of an update: `{ selector, data }` (filters, and the fields to set). */
+const isSelectorUpdate = (data) =>
+  data !== null && typeof data === "object" && !Array.isArray(data) && "selector" in data && "data" in data;
 
 class UserModuleService {
   #native;
@@ -264,7 +271,7 @@ class UserModuleService {
   }
 
   /**
-   * Delivers a call's events (spec §5): after the caller's transaction commits when there is
+   * Delivers a call's events (docs/behaviour.md): after the caller's transaction commits when there is
    * one, else now. `makeMessages` false means there is nothing to announce.
    */
   async #announce(context, delivery, makeMessages) {
@@ -276,7 +283,7 @@ class UserModuleService {
   }
 
   /**
-   * One lifecycle call (spec §8) through the native `lifecycle` method. `events(result)`
+   * One lifecycle call (docs/behaviour.md) through the native `lifecycle` method. `events(result)`
    * returns the messages to announce (or false) once the call has succeeded.
    */
   async #lifecycle(method, encodeArgs, sharedContext, events) {
@@ -333,7 +340,7 @@ class UserModuleService {
       sharedContext,
       ({ invites }, eventGroupId) => {
         const ids = invites.map((invite) => invite.id);
-        // Medusa labels this token_generated message with action "created" (spec §8).
+        // Medusa labels this token_generated message with action "created" (docs/behaviour.md).
         return ids.length > 0 && inviteUpdatedMessages(ids, ids, "created", eventGroupId);
       },
     );
@@ -423,6 +430,52 @@ class UserModuleService {
   /** Medusa's `listUsers`. */
   async listUsers(filters, config, sharedContext) {
     return this.#find("listUsers", "filters", filters, config, sharedContext);
+  }
+
+  /**
+   * Medusa's `updateUsers`: one object in, one DTO out; an array in, an array out. Metadata
+   * is merged (a key set to `""` is removed, `null` clears it). Emits `user.user.updated` per
+   * changed user. `{ selector, data }` updates every live user the selector finds and, as
+   * Medusa, resolves with the first (or undefined when none).
+   */
+  async updateUsers(data, sharedContext) {
+    if (isSelectorUpdate(data)) {
+      const { selector, update } = snapshot("The input of updateUsers", () => ({ selector: data.selector, update: data.data }));
+      const found = await this.listUsers(selector, { select: ["id"] }, sharedContext);
+      if (found.length === 0) return undefined;
+      const [first] = await this.updateUsers(found.map((user) => ({ ...update, id: user.id })), sharedContext);
+      return first;
+    }
+    const single = !Array.isArray(data);
+    const { users, changed } = await this.#lifecycle(
+      "updateUsers",
+      () => ({ items: single ? [encodeUserUpdate(data)] : data.map(encodeUserUpdate) }),
+      sharedContext,
+      ({ users, changed }, eventGroupId) => userUpdatedMessages(users.filter((_, index) => changed[index]).map((user) => user.id), eventGroupId),
+    );
+    const dtos = users.map(userDto);
+    return single ? dtos[0] : dtos;
+  }
+
+  /** Medusa's `deleteUsers`: removes the rows for good (soft-deleted ones too); `user.user.deleted` per row. */
+  async deleteUsers(ids, sharedContext) {
+    await this.#lifecycle("deleteUsers", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
+      userDeletedMessages(result.ids, eventGroupId),
+    );
+  }
+
+  /** Medusa's `softDeleteUsers`: `{ user_id: [...] }`, or `{}` when no live user matched; the emails become free again. */
+  async softDeleteUsers(ids, config, sharedContext) {
+    const result = await this.#lifecycle("softDeleteUsers", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
+      userDeletedMessages(result.ids, eventGroupId),
+    );
+    return userLinkable(result.ids);
+  }
+
+  /** Medusa's `restoreUsers`: `{ user_id: [...] }` of every user found; refused when a live user now holds an email. No event, as Medusa. */
+  async restoreUsers(ids, config, sharedContext) {
+    const result = await this.#lifecycle("restoreUsers", () => ({ ids: encodeIds(ids) }), sharedContext);
+    return userLinkable(result.ids);
   }
 
   /** Medusa's `listAndCountUsers`. */

@@ -1,8 +1,8 @@
 "use strict";
-// Transactions issued by a module (spec §6, issue "sharedContext for real"): pass the handle
+// Transactions issued by a module (docs/behaviour.md): pass the handle
 // as `sharedContext.transactionManager` and several calls commit or roll back together.
 // Events of the calls are held here and delivered after commit, in call order; a rollback
-// drops them (spec §5.2).
+// drops them (docs/behaviour.md).
 const { MedusaError, fromNative } = require("./medusa-error");
 
 /** Handle → its state; only the module that issued a handle finds it here. */

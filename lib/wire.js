@@ -184,11 +184,13 @@ function encodeToken(token) {
 const INVITE_FIELDS = ["email", "accepted", "metadata", "roles", "id", "created_at", "updated_at", "deleted_at"];
 const INVITE_UPDATE_FIELDS = ["id", "email", "accepted", "metadata", "roles", "expires_at"];
 const USER_FIELDS = ["email", "first_name", "last_name", "avatar_url", "metadata", "id"];
+const USER_UPDATE_FIELDS = ["id", "email", "first_name", "last_name", "avatar_url", "metadata"];
 const JSON_FIELDS = ["metadata"];
 
 const encodeInvite = (item) => encodeItem(item, INVITE_FIELDS, JSON_FIELDS);
 const encodeUser = (item) => encodeItem(item, USER_FIELDS, JSON_FIELDS);
 const encodeInviteUpdate = (item) => encodeItem(item, INVITE_UPDATE_FIELDS, JSON_FIELDS);
+const encodeUserUpdate = (item) => encodeItem(item, USER_UPDATE_FIELDS, JSON_FIELDS);
 /** An id or an array of ids. */
 const encodeIds = (ids) => encode(ids, false);
 
@@ -206,7 +208,7 @@ function isAggregator(value) {
 }
 
 /**
- * `sharedContext` (spec §6): `wire` goes to the native side; `eventGroupId`,
+ * `sharedContext` (docs/behaviour.md): `wire` goes to the native side; `eventGroupId`,
  * `messageAggregator` and `preventReleaseEvents` stay here for event delivery, and so does
  * `transactionManager`. The caller's object is only read, never written.
  */
@@ -241,6 +243,7 @@ module.exports = {
   encodeInvite,
   encodeUser,
   encodeInviteUpdate,
+  encodeUserUpdate,
   encodeIds,
   encodeQuery,
   encodeConfig,

@@ -1,4 +1,4 @@
-//! `sharedContext` (spec §6): every field of Medusa's `Context` is accepted and type-checked.
+//! `sharedContext` (docs/behaviour.md): every field of Medusa's `Context` is accepted and type-checked.
 //! The JS side sends it as a typed snapshot (see `wire`); the event bus and the message
 //! aggregator themselves stay in JS, so only their presence arrives here, and a
 //! `transactionManager` arrives as the id of a transaction this module issued.
@@ -19,7 +19,7 @@ pub enum IsolationLevel {
 }
 
 impl IsolationLevel {
-  /// Upper and lower case both work (Medusa's own docs list upper case, spec §3).
+  /// Upper and lower case both work (Medusa's own docs list upper case, docs/differences.md).
   pub fn parse(text: &str) -> Option<Self> {
     match text.to_ascii_lowercase().as_str() {
       "read uncommitted" => Some(IsolationLevel::ReadUncommitted),

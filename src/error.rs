@@ -1,10 +1,10 @@
 //! The one error type of the crate. It carries a Medusa error type, a message, and the
-//! batch index of the failing item where that is known (spec §4). It becomes a JS
+//! batch index of the failing item where that is known (docs/errors.md). It becomes a JS
 //! `MedusaError` once, at the binding.
 
 use serde::Serialize;
 
-/// Medusa's `MedusaError.Types` used by this module (spec §4).
+/// Medusa's `MedusaError.Types` used by this module (docs/errors.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {

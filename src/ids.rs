@@ -1,4 +1,4 @@
-//! Entity ids: Medusa's `generateEntityId(prefix)`, i.e. `<prefix>_<ULID>` (spec §2.1).
+//! Entity ids: Medusa's `generateEntityId(prefix)`, i.e. `<prefix>_<ULID>` (docs/behaviour.md).
 
 use ulid::Generator;
 

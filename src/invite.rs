@@ -1,6 +1,6 @@
 //! The invite as this module stores and returns it.
 
-/// One validated `CreateInviteDTO` (spec §1): everything the caller decides.
+/// One validated `CreateInviteDTO` (docs/behaviour.md): everything the caller decides.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInvite {
   pub id: Option<String>,
@@ -62,7 +62,7 @@ pub struct NewUser {
   pub metadata: Option<String>,
 }
 
-/// One `UpdateInviteDTO` item (spec §8): `None` leaves a field as it is.
+/// One `UpdateInviteDTO` item (docs/behaviour.md): `None` leaves a field as it is.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct InviteUpdate {
   /// `""` when the item has none (Medusa then reports `Invite with id "" not found`).

@@ -13,6 +13,7 @@ pub mod service;
 pub mod store;
 pub mod timespan;
 pub mod token;
+pub mod users;
 pub mod validation;
 pub mod verify;
 pub mod wire;

@@ -1,4 +1,4 @@
-//! The rest of the invite lifecycle (spec §8): what each call reads and writes, written once
+//! The rest of the invite lifecycle (docs/behaviour.md): what each call reads and writes, written once
 //! over a `Session` (an open transaction of either backend).
 
 use std::collections::{HashMap, HashSet};
@@ -13,6 +13,7 @@ use crate::invite::{Invite, InviteUpdate, User};
 use crate::messages::{shown, shown_list};
 use crate::query::{Entity, Query};
 use crate::token::TokenSigner;
+use crate::users::{self, UserOp};
 
 /// Rows of a query, with the count of every match when it asked for one.
 pub struct Found<T> {
@@ -32,6 +33,11 @@ pub trait Session: Send {
   async fn delete_invites(&mut self, ids: &[String]) -> Result<Vec<String>>;
   /// Inserts users; a live user's email is `User with email: <email>, already exists.`
   async fn insert_users(&mut self, users: &[User]) -> Result<()>;
+  /// Writes every column of these existing users (found by id). A live user already holding
+  /// an email is `User with email: <email>, already exists.`
+  async fn save_users(&mut self, users: &[User]) -> Result<()>;
+  /// Deletes the users with these ids; returns the ids deleted.
+  async fn delete_users(&mut self, ids: &[String]) -> Result<Vec<String>>;
 }
 
 /// One lifecycle call's work.
@@ -66,6 +72,8 @@ pub enum Op {
     user: User,
     now: i64,
   },
+  /// `updateUsers`, `deleteUsers`, `softDeleteUsers`, `restoreUsers` (see `users`).
+  Users(UserOp),
 }
 
 impl Op {
@@ -79,6 +87,7 @@ impl Op {
       | Op::Restore { ids } => ids.len(),
       Op::Update { items, .. } => items.len(),
       Op::Accept { .. } => 1,
+      Op::Users(op) => op.rows(),
     }
   }
 
@@ -102,6 +111,11 @@ pub enum Done {
   Accepted {
     user: User,
     invite_id: String,
+  },
+  /// Users in input order, with whether each changed (`user.user.updated`).
+  UpdatedUsers {
+    users: Vec<User>,
+    changed: Vec<bool>,
   },
 }
 
@@ -149,6 +163,7 @@ pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
       user,
       now,
     } => accept(session, invite_id, token, user, *now).await,
+    Op::Users(op) => users::perform(session, op).await,
   }
 }
 
@@ -319,7 +334,7 @@ fn apply(invite: &mut Invite, item: &InviteUpdate) -> Result<bool> {
   )
 }
 
-fn parse_object(json: Option<&str>) -> Result<Option<Map<String, Value>>> {
+pub(crate) fn parse_object(json: Option<&str>) -> Result<Option<Map<String, Value>>> {
   json
     .map(|json| {
       serde_json::from_str(json)
@@ -329,8 +344,8 @@ fn parse_object(json: Option<&str>) -> Result<Option<Map<String, Value>>> {
 }
 
 /// Medusa's metadata update: the given keys are set on the stored object, a key set to `""`
-/// is removed, and `null` clears it all (spec §8).
-fn merge_metadata(
+/// is removed, and `null` clears it all (docs/behaviour.md).
+pub(crate) fn merge_metadata(
   stored: Option<Map<String, Value>>,
   given: Option<&str>,
 ) -> Result<Option<Map<String, Value>>> {
@@ -363,7 +378,7 @@ pub fn invite_not_found(id: &str) -> Error {
   )
 }
 
-/// Medusa's `validateInviteToken` checks on the loaded invite (spec §8).
+/// Medusa's `validateInviteToken` checks on the loaded invite (docs/behaviour.md).
 pub fn check_invite(invite: &Invite, token: &str, now: i64) -> Result<()> {
   if !same_token(&invite.token, token) {
     return Err(Error::invalid_data(TOKEN_INVALID));

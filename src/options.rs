@@ -1,4 +1,4 @@
-//! Module options, with Medusa's names (spec §2.3) plus this module's own `database` and
+//! Module options, with Medusa's names (docs/behaviour.md) plus this module's own `database` and
 //! `sqliteSynchronous`. The JS side sends them as JSON (the event bus stays in JS).
 
 use std::path::PathBuf;
@@ -28,7 +28,7 @@ pub const DEFAULT_SQLITE_PATH: &str = ".medusa-invites/invites.sqlite";
 
 pub struct ModuleOptions {
   pub jwt_secret: String,
-  /// Verifies tokens signed with a private key (`validateInviteToken`, spec §8).
+  /// Verifies tokens signed with a private key (`validateInviteToken`, docs/behaviour.md).
   pub jwt_public_key: Option<String>,
   pub jwt_options: Option<Map<String, Value>>,
   /// jsonwebtoken's verify options; `jwt_options` when absent (as Medusa).
@@ -36,7 +36,7 @@ pub struct ModuleOptions {
   pub valid_duration: Option<Value>,
   pub database: Database,
   pub synchronous: Synchronous,
-  /// How long an `idempotencyKey` replays its call (spec §6); older records are deleted.
+  /// How long an `idempotencyKey` replays its call (docs/behaviour.md); older records are deleted.
   pub idempotency_retention_ms: i64,
 }
 

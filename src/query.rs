@@ -1,5 +1,5 @@
 //! Filters and find options of Medusa's `list*`, `listAndCount*` and `retrieve*` methods
-//! (spec §8), read from the JS snapshot and rendered as SQL for either backend.
+//! (docs/behaviour.md), read from the JS snapshot and rendered as SQL for either backend.
 //!
 //! Values arrive as plain JSON, except Dates: `{"$date": ms}` (see `lib/wire.js`,
 //! `encodeQueryValue`).

@@ -228,7 +228,7 @@ impl InviteModule {
       valid_duration: options.valid_duration.as_ref(),
     })
     .map(Arc::new);
-    // jwt_verify_options ?? jwt_options, and jwt_public_key ?? jwt_secret (spec §8).
+    // jwt_verify_options ?? jwt_options, and jwt_public_key ?? jwt_secret (docs/behaviour.md).
     let verifier = TokenVerifier::new(
       &options.jwt_secret,
       options.jwt_public_key.as_deref(),
@@ -276,7 +276,7 @@ impl InviteModule {
     }
   }
 
-  /// Ids, tokens and times for a validated batch (spec §2.1–§2.5): CPU work, no I/O.
+  /// Ids, tokens and times for a validated batch (docs/behaviour.md): CPU work, no I/O.
   pub fn prepare_invites(&self, batch: Vec<NewInvite>) -> Result<CreatedInvites> {
     let now = now_ms();
     let signer = self.signer.as_ref().map_err(Clone::clone)?;
@@ -314,7 +314,7 @@ impl InviteModule {
     })
   }
 
-  /// `createInvites`: builds every invite, then stores the batch in one transaction (spec §2).
+  /// `createInvites`: builds every invite, then stores the batch in one transaction (docs/behaviour.md).
   /// Resolves with the response JSON (see `CreatedInvites::response_json`).
   pub async fn create_invites(
     self: &Arc<Self>,
@@ -388,7 +388,7 @@ impl InviteModule {
     Ok(Arc::try_unwrap(users).unwrap_or_else(|shared| (*shared).clone()))
   }
 
-  /// Runs one lifecycle call (spec §8) in its own transaction or the caller's.
+  /// Runs one lifecycle call (docs/behaviour.md) in its own transaction or the caller's.
   pub async fn lifecycle(&self, op: Op, call: &CallOptions) -> Result<Done> {
     match self.execute(Work::Lifecycle(op), call).await? {
       Outcome::Done(done) => Ok(done),
@@ -408,7 +408,7 @@ impl InviteModule {
   }
 
   /// `validateInviteToken`: a verified token that is the live invite's current one, not
-  /// expired (spec §8).
+  /// expired (docs/behaviour.md).
   pub async fn validate_invite_token(&self, token: &str, call: &CallOptions) -> Result<Invite> {
     let now = now_ms();
     let id = self.verified_invite_id(token, now)?;
@@ -520,7 +520,7 @@ impl InviteModule {
     self.store().await?.explain_invites(query).await
   }
 
-  /// Runs a call's writes in its own transaction, or inside the caller's (spec §6).
+  /// Runs a call's writes in its own transaction, or inside the caller's (docs/behaviour.md).
   async fn execute(&self, work: Work, call: &CallOptions) -> Result<Outcome> {
     let Some(id) = call.transaction else {
       return self

@@ -1,5 +1,5 @@
 //! The `ms` npm package's grammar (v2.1), which jsonwebtoken uses for string `expiresIn` and
-//! `notBefore` (spec §2.3): `"2h"`, `"1.5h"`, `"1 day"`, and a bare `"3600"` = 3600 ms.
+//! `notBefore` (docs/behaviour.md): `"2h"`, `"1.5h"`, `"1 day"`, and a bare `"3600"` = 3600 ms.
 
 /// Parses a timespan string into milliseconds, or `None` where `ms()` returns `undefined`.
 pub fn parse_ms(text: &str) -> Option<f64> {

@@ -1,5 +1,5 @@
 //! Invite tokens: JWS compact tokens byte-compatible with what Medusa gets from the
-//! `jsonwebtoken` npm package (spec §2.2–§2.4). The crate `jsonwebtoken` parses keys and
+//! `jsonwebtoken` npm package (docs/behaviour.md). The crate `jsonwebtoken` parses keys and
 //! signs; the header and payload JSON are written here because their key order is part of
 //! the contract (`alg, typ, kid, …header` and `id, email, iat, nbf, exp, aud, iss, sub, jti`).
 
@@ -85,7 +85,7 @@ pub struct TokenSigner {
   no_timestamp: bool,
 }
 
-/// The module options that shape tokens, with Medusa's names (spec §2.3).
+/// The module options that shape tokens, with Medusa's names (docs/behaviour.md).
 pub struct TokenOptions<'a> {
   pub secret: &'a str,
   pub jwt_options: Option<&'a Map<String, Value>>,
@@ -99,7 +99,7 @@ impl TokenSigner {
     let jwt_options = options.jwt_options.unwrap_or(&empty);
     validate_jwt_option_types(jwt_options)?;
 
-    // expiresIn = valid_duration ?? jwt_options.expiresIn ?? 86400 (spec §2.3)
+    // expiresIn = valid_duration ?? jwt_options.expiresIn ?? 86400 (docs/behaviour.md)
     let expires_in = options
       .valid_duration
       .filter(|value| !value.is_null())
@@ -149,7 +149,7 @@ impl TokenSigner {
     })
   }
 
-  /// `expires_at` of a call made at `now_ms` (spec §2.4), shared by the whole batch.
+  /// `expires_at` of a call made at `now_ms` (docs/behaviour.md), shared by the whole batch.
   pub fn expires_at_ms(&self, now_ms: i64) -> i64 {
     match self.expires_in {
       Timespan::Seconds(seconds) => now_ms + seconds * 1000,

@@ -1,4 +1,4 @@
-//! Validation of `CreateInviteDTO` / `CreateUserDTO` input (spec §1, §3, §4). Every item is
+//! Validation of `CreateInviteDTO` / `CreateUserDTO` input (docs/behaviour.md, docs/errors.md). Every item is
 //! checked before anything is written; the first failure wins and carries its index.
 
 use chrono::{DateTime, NaiveDate};
@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::invite::{InviteUpdate, NewInvite, NewUser};
+use crate::users::UserUpdate;
 use crate::wire::WireValue;
 
 pub const NOT_AN_INVITE: &str =
@@ -33,7 +34,7 @@ pub fn users(items: &[Value]) -> Result<Vec<NewUser>> {
 pub const NOT_AN_UPDATE: &str =
   "updateInvites expects an invite update object or an array of invite update objects";
 
-/// `UpdateInviteDTO` items (spec §8): `id` plus the fields to change. `token` and the
+/// `UpdateInviteDTO` items (docs/behaviour.md): `id` plus the fields to change. `token` and the
 /// timestamps are not the caller's to set; unknown keys are ignored, as in Medusa.
 pub fn invite_updates(items: &[Value]) -> Result<Vec<InviteUpdate>> {
   items
@@ -84,6 +85,53 @@ fn invite_update(item: &Value) -> Result<InviteUpdate> {
     },
     roles: if present("roles") {
       Some(roles(field("roles"))?)
+    } else {
+      None
+    },
+  })
+}
+
+pub const NOT_A_USER_UPDATE: &str =
+  "updateUsers expects a user update object or an array of user update objects";
+
+/// `UpdateUserDTO` items: `id` plus the fields to change (`email`, `first_name`,
+/// `last_name`, `avatar_url`, `metadata`); unknown keys are ignored.
+pub fn user_updates(items: &[Value]) -> Result<Vec<UserUpdate>> {
+  items
+    .iter()
+    .enumerate()
+    .map(|(index, item)| user_update(item).map_err(|error| error.at(index)))
+    .collect()
+}
+
+fn user_update(item: &Value) -> Result<UserUpdate> {
+  if !WireValue::is_item(item) {
+    return Err(Error::invalid_data(NOT_A_USER_UPDATE));
+  }
+  let field = |name| WireValue::field(item, name);
+  let present = |name| !matches!(field(name), WireValue::Absent);
+  let text = |name: &'static str| -> Result<Option<Option<String>>> {
+    match field(name) {
+      WireValue::Absent => Ok(None),
+      value => Ok(Some(optional_text(&format!("User.{name}"), value)?)),
+    }
+  };
+  Ok(UserUpdate {
+    id: match field("id") {
+      WireValue::Absent | WireValue::Null => String::new(),
+      WireValue::Str(id) => id.to_string(),
+      other => return Err(wrong_type("User.id", "a string", other)),
+    },
+    email: if present("email") {
+      Some(email("User", "user", field("email"))?)
+    } else {
+      None
+    },
+    first_name: text("first_name")?,
+    last_name: text("last_name")?,
+    avatar_url: text("avatar_url")?,
+    metadata: if present("metadata") {
+      Some(metadata("User", field("metadata"))?)
     } else {
       None
     },
@@ -197,7 +245,7 @@ fn email(entity: &str, noun: &str, value: WireValue<'_>) -> Result<String> {
 }
 
 /// Non-empty, at most 254 characters, no whitespace or control characters, and an `@` with
-/// something on both sides. Deliberately loose otherwise: Medusa checks nothing (spec §3).
+/// something on both sides. Deliberately loose otherwise: Medusa checks nothing (docs/differences.md).
 pub fn is_deliverable_email(email: &str) -> bool {
   let Some(at) = email.rfind('@') else {
     return false;

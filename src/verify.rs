@@ -1,6 +1,6 @@
 //! Verification of invite tokens as Medusa's `validateInviteToken` does it: the `jsonwebtoken`
 //! npm package's `verify(token, jwt_public_key ?? jwt_secret, jwt_verify_options ?? jwt_options)`
-//! (spec §8), with its checks in its order and its messages. The crate `jsonwebtoken` checks
+//! (docs/behaviour.md), with its checks in its order and its messages. The crate `jsonwebtoken` checks
 //! signatures; the claim checks are written here because their order and wording are part of
 //! the contract.
 

@@ -1,5 +1,5 @@
 // Interoperability with the real Medusa User Module (@medusajs/user@2.21.2) on one PostgreSQL
-// database (issue 4, item 5; spec §7). Run: `npm run test:medusa` from the package root.
+// database (docs/storage.md). Run: `npm run test:medusa` from the package root.
 //
 // Fresh databases per run, created here and dropped `with (force)` at the end:
 //   A: Medusa's migrations first, then medusa-invites on the same database (tests 1-4);

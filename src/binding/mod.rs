@@ -29,6 +29,7 @@ use crate::lifecycle::Op;
 use crate::options::ModuleOptions;
 use crate::query::{Entity, Query};
 use crate::service::{cpu_work, CallOptions, InviteModule, CLOSED};
+use crate::users::users_op;
 use crate::validation;
 
 /// `(call id, envelope JSON)`, called on the JS thread. Weak: it never keeps the process
@@ -209,7 +210,7 @@ impl NativeModule {
     });
   }
 
-  /// The rest of the lifecycle (spec §8): `method` is Medusa's method name; the result JSON
+  /// The rest of the lifecycle (docs/behaviour.md): `method` is Medusa's method name; the result JSON
   /// is `output::done`'s, or one invite for `validateInviteToken`.
   #[napi]
   pub fn lifecycle(&self, call_id: u32, method: String, call_json: String) {
@@ -265,6 +266,11 @@ impl NativeModule {
         "deleteInvites" => module.delete_invites(ids()?, &call).await?,
         "softDeleteInvites" => module.soft_delete_invites(ids()?, &call).await?,
         "restoreInvites" => module.restore_invites(ids()?, &call).await?,
+        "updateUsers" | "deleteUsers" | "softDeleteUsers" | "restoreUsers" => {
+          module
+            .lifecycle(users_op(&method, &input.args)?, &call)
+            .await?
+        }
         "acceptInvite" => {
           let user = validation::accepting_user(input.arg("user"))?;
           module.accept_invite(&input.token()?, user, &call).await?

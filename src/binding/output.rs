@@ -120,6 +120,10 @@ pub fn done(done: &Done) -> String {
       out.invites = Some(invites.iter().map(InviteOut::from).collect());
       out.changed = Some(changed);
     }
+    Done::UpdatedUsers { users, changed } => {
+      out.users = Some(users.iter().map(UserOut::from).collect());
+      out.changed = Some(changed);
+    }
     Done::Ids(ids) => out.ids = Some(ids),
     Done::Accepted { user, invite_id } => {
       out.user = Some(UserOut::from(user));

@@ -1,4 +1,4 @@
-//! Storage: one trait, one file per backend (spec §7).
+//! Storage: one trait, one file per backend (docs/storage.md).
 //!
 //! A call's writes are one `Work`. Outside a caller transaction a backend runs it in a
 //! transaction of its own (`Store::run`); inside one it runs it atomically within that
@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::invite::{Invite, User};
 use crate::lifecycle::{Done, Op};
 
-/// An `idempotencyKey` record (spec §6): the response of a successful call, found again by
+/// An `idempotencyKey` record (docs/behaviour.md): the response of a successful call, found again by
 /// the key and a hash of the input while it is younger than the retention.
 #[derive(Debug, Clone)]
 pub struct Replay {
@@ -38,7 +38,7 @@ pub enum Work {
   },
   /// Inserts users; a live user's email is `User with email: <email>, already exists.`
   Users { users: Arc<Vec<User>> },
-  /// The rest of the lifecycle (spec §8), written once over `lifecycle::Session`.
+  /// The rest of the lifecycle (docs/behaviour.md), written once over `lifecycle::Session`.
   Lifecycle(Op),
 }
 
@@ -76,7 +76,7 @@ pub trait Transaction: Send {
   async fn rollback(self: Box<Self>) -> Result<()>;
 }
 
-/// Medusa's message when emails belong to live users (spec §4).
+/// Medusa's message when emails belong to live users (docs/errors.md).
 pub fn existing_users_message(emails: &[&str]) -> String {
   format!(
     "User account for following email(s) already exist: {}",

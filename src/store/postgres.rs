@@ -1,4 +1,4 @@
-//! The production backend: PostgreSQL, on Medusa's own `invite` and `user` tables (spec §7).
+//! The production backend: PostgreSQL, on Medusa's own `invite` and `user` tables (docs/storage.md).
 //! Medusa's tables and indexes are created exactly as Medusa's migrations create them when
 //! absent, and never altered. What this module adds lives in tables of its own, named
 //! `medusa_invites_*`: the roles of an invite, and idempotency records.
@@ -23,7 +23,7 @@ use crate::invite::{roles_json, Invite, User};
 use crate::lifecycle::{self, Found, Op, Session};
 use crate::query::{Dialect, Param, Query, Source};
 
-/// Medusa's schema, exactly as spec §7 gives it, then our own tables.
+/// Medusa's schema, exactly as docs/storage.md gives it, then our own tables.
 const SCHEMA: &str = r#"
 create table if not exists "invite" ("id" text not null, "email" text not null,
   "accepted" boolean not null default false, "token" text not null,
@@ -533,6 +533,88 @@ impl Session for PostgresSession<'_> {
   async fn insert_users(&mut self, users: &[User]) -> Result<()> {
     insert_users(self.connection, users).await
   }
+
+  async fn save_users(&mut self, users: &[User]) -> Result<()> {
+    save_users(self.connection, users).await
+  }
+
+  async fn delete_users(&mut self, ids: &[String]) -> Result<Vec<String>> {
+    let statement = prepared(
+      self.connection,
+      r#"delete from "user" where id = any($1) returning id"#,
+    )
+    .await?;
+    let rows = self
+      .connection
+      .query(&statement, &[&ids])
+      .await
+      .map_err(|error| database_error("cannot delete the users", error))?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+  }
+}
+
+/// Writes the user columns of existing users with one statement; a unique violation is
+/// Medusa's message, with the index of the user it names.
+async fn save_users(connection: &Object, users: &[User]) -> Result<()> {
+  if users.is_empty() {
+    return Ok(());
+  }
+  let ids: Vec<&str> = users.iter().map(|user| user.id.as_str()).collect();
+  let emails: Vec<&str> = users.iter().map(|user| user.email.as_str()).collect();
+  let first: Vec<Option<&str>> = users
+    .iter()
+    .map(|user| user.first_name.as_deref())
+    .collect();
+  let last: Vec<Option<&str>> = users.iter().map(|user| user.last_name.as_deref()).collect();
+  let avatar: Vec<Option<&str>> = users
+    .iter()
+    .map(|user| user.avatar_url.as_deref())
+    .collect();
+  let metadata: Vec<Option<&str>> = users.iter().map(|user| user.metadata.as_deref()).collect();
+  let updated_at: Vec<f64> = users.iter().map(|user| user.updated_at as f64).collect();
+  let deleted_at: Vec<Option<f64>> = users
+    .iter()
+    .map(|user| user.deleted_at.map(|ms| ms as f64))
+    .collect();
+  let statement = prepared(
+    connection,
+    r#"update "user" u set email = v.email, first_name = v.first_name, last_name = v.last_name,
+         avatar_url = v.avatar_url, metadata = v.metadata::jsonb,
+         updated_at = to_timestamp(v.updated_at / 1000), deleted_at = to_timestamp(v.deleted_at / 1000)
+       from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                   $7::float8[], $8::float8[])
+         as v(id, email, first_name, last_name, avatar_url, metadata, updated_at, deleted_at)
+       where u.id = v.id"#,
+  )
+  .await?;
+  connection
+    .execute(
+      &statement,
+      &[
+        &ids,
+        &emails,
+        &first,
+        &last,
+        &avatar,
+        &metadata,
+        &updated_at,
+        &deleted_at,
+      ],
+    )
+    .await
+    .map_err(|error| match unique_violation("User", &error) {
+      Some((column, value, duplicate)) => {
+        let keys = users
+          .iter()
+          .map(|user| (user.id.as_str(), user.email.as_str()));
+        match offending_index(&column, &value, keys) {
+          Some(index) => duplicate.at(index),
+          None => duplicate,
+        }
+      }
+      None => database_error("cannot update the users", error),
+    })?;
+  Ok(())
 }
 
 async fn find_replay(connection: &Object, replay: &Replay) -> Result<Option<String>> {
@@ -787,7 +869,7 @@ fn refusal(found: Vec<tokio_postgres::Row>, invites: &[Invite]) -> Result<()> {
     };
   }
   if !taken.is_empty() {
-    // Medusa lists them in user-id order; input order is deterministic (spec §3).
+    // Medusa lists them in user-id order; input order is deterministic (docs/differences.md).
     let mut seen = HashSet::new();
     let in_input_order: Vec<&str> = invites
       .iter()

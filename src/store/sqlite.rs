@@ -1,6 +1,6 @@
 //! The embedded default store: one SQLite file in WAL mode, durable by default
 //! (`synchronous=FULL`). The `invite` and `user` tables mirror Medusa's columns and indexes
-//! (spec §7), plus `invite.roles`. Times are stored as Unix milliseconds, JSON as text.
+//! (docs/storage.md), plus `invite.roles`. Times are stored as Unix milliseconds, JSON as text.
 //!
 //! SQLite has one writer at a time, so a module keeps one connection and an async writer
 //! lock: a call or a caller transaction holds it for its duration, and others wait for it
@@ -573,6 +573,45 @@ impl Session for SqliteSession<'_> {
 
   async fn insert_users(&mut self, users: &[User]) -> Result<()> {
     insert_users(self.connection, users)
+  }
+
+  async fn save_users(&mut self, users: &[User]) -> Result<()> {
+    let mut update = self.connection.prepare_cached(
+      r#"update "user" set email = ?2, first_name = ?3, last_name = ?4, avatar_url = ?5, metadata = ?6,
+         updated_at = ?7, deleted_at = ?8 where id = ?1"#,
+    )?;
+    for (index, user) in users.iter().enumerate() {
+      let updated = update.execute(params![
+        user.id,
+        user.email,
+        user.first_name,
+        user.last_name,
+        user.avatar_url,
+        user.metadata,
+        user.updated_at,
+        user.deleted_at,
+      ]);
+      if let Err(error) = updated {
+        return Err(match conflict_of(&error) {
+          Some(conflict) => duplicate("User", conflict, &user.id, &user.email).at(index),
+          None => Error::from(error),
+        });
+      }
+    }
+    Ok(())
+  }
+
+  async fn delete_users(&mut self, ids: &[String]) -> Result<Vec<String>> {
+    let mut delete = self
+      .connection
+      .prepare_cached(r#"delete from "user" where id = ?1"#)?;
+    let mut deleted = Vec::new();
+    for id in ids {
+      if delete.execute([id])? > 0 {
+        deleted.push(id.clone());
+      }
+    }
+    Ok(deleted)
   }
 }
 

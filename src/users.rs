@@ -1,0 +1,280 @@
+//! Medusa's user writes beyond `createUsers`: `updateUsers`, `deleteUsers`, `softDeleteUsers`
+//! and `restoreUsers`, written once over a `Session` (an open transaction of either backend).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::invite::User;
+use crate::lifecycle::{merge_metadata, parse_object, Done, Op, Session};
+use crate::query::{Entity, Query};
+use crate::service::now_ms;
+use crate::validation;
+
+/// One `UpdateUserDTO` item: `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserUpdate {
+  /// `""` when the item has none (Medusa then reports `User with id "" not found`).
+  pub id: String,
+  pub email: Option<String>,
+  pub first_name: Option<Option<String>>,
+  pub last_name: Option<Option<String>>,
+  pub avatar_url: Option<Option<String>>,
+  /// `Some(None)` clears the metadata; `Some(Some(json))` merges the object in.
+  pub metadata: Option<Option<String>>,
+}
+
+/// One user call's work.
+pub enum UserOp {
+  Update { items: Vec<UserUpdate>, now: i64 },
+  Delete { ids: Vec<String> },
+  SoftDelete { ids: Vec<String>, now: i64 },
+  Restore { ids: Vec<String> },
+}
+
+impl UserOp {
+  /// Rows the call touches.
+  pub fn rows(&self) -> usize {
+    match self {
+      UserOp::Update { items, .. } => items.len(),
+      UserOp::Delete { ids } | UserOp::SoftDelete { ids, .. } | UserOp::Restore { ids } => {
+        ids.len()
+      }
+    }
+  }
+}
+
+pub async fn perform(session: &mut dyn Session, op: &UserOp) -> Result<Done> {
+  match op {
+    UserOp::Update { items, now } => update(session, items, *now).await,
+    UserOp::Delete { ids } => {
+      // Medusa's hard delete also removes soft-deleted rows.
+      let found = users_in_order(session, ids, true).await?;
+      let deleted: HashSet<String> = session
+        .delete_users(&ids_of(&found))
+        .await?
+        .into_iter()
+        .collect();
+      Ok(Done::Ids(
+        ids_of(&found)
+          .into_iter()
+          .filter(|id| deleted.contains(id))
+          .collect(),
+      ))
+    }
+    UserOp::SoftDelete { ids, now } => {
+      let mut users = users_in_order(session, ids, false).await?;
+      for user in &mut users {
+        user.deleted_at = Some(*now);
+      }
+      session.save_users(&users).await?;
+      Ok(Done::Ids(ids_of(&users)))
+    }
+    UserOp::Restore { ids } => {
+      // Medusa restores (and reports) every user it finds, soft-deleted or not; in input
+      // order, so the first id's email is the one reported when several collide.
+      let mut users = users_in_order(session, ids, true).await?;
+      let to_save: Vec<User> = users
+        .iter_mut()
+        .filter(|user| user.deleted_at.is_some())
+        .map(|user| {
+          user.deleted_at = None;
+          user.clone()
+        })
+        .collect();
+      session.save_users(&to_save).await?;
+      Ok(Done::Ids(ids_of(&users)))
+    }
+  }
+}
+
+fn unique(ids: &[String]) -> Vec<String> {
+  let mut seen = HashSet::new();
+  ids
+    .iter()
+    .filter(|id| seen.insert(id.as_str()))
+    .cloned()
+    .collect()
+}
+
+fn ids_of(users: &[User]) -> Vec<String> {
+  users.iter().map(|user| user.id.clone()).collect()
+}
+
+async fn users_by_id(
+  session: &mut dyn Session,
+  ids: &[String],
+  with_deleted: bool,
+) -> Result<HashMap<String, User>> {
+  let found = session
+    .find_users(&Query::by_ids(Entity::User, &unique(ids), with_deleted))
+    .await?;
+  Ok(
+    found
+      .rows
+      .into_iter()
+      .map(|user| (user.id.clone(), user))
+      .collect(),
+  )
+}
+
+/// The users with these ids, in the order of `ids`, each once.
+async fn users_in_order(
+  session: &mut dyn Session,
+  ids: &[String],
+  with_deleted: bool,
+) -> Result<Vec<User>> {
+  let mut found = users_by_id(session, ids, with_deleted).await?;
+  Ok(
+    unique(ids)
+      .iter()
+      .filter_map(|id| found.remove(id))
+      .collect(),
+  )
+}
+
+async fn update(session: &mut dyn Session, items: &[UserUpdate], now: i64) -> Result<Done> {
+  let ids: Vec<String> = items.iter().map(|item| item.id.clone()).collect();
+  let mut live = users_by_id(session, &ids, false).await?;
+  let mut seen = HashSet::new();
+  let missing: Vec<&str> = ids
+    .iter()
+    .filter(|id| seen.insert(id.as_str()) && !live.contains_key(*id))
+    .map(String::as_str)
+    .collect();
+  if !missing.is_empty() {
+    return Err(Error::new(
+      ErrorKind::NotFound,
+      format!("User with id \"{}\" not found", missing.join(", ")),
+    ));
+  }
+  let mut changed_ids = HashSet::new();
+  for item in items {
+    let Some(user) = live.get_mut(&item.id) else {
+      continue;
+    };
+    if apply(user, item)? {
+      user.updated_at = now;
+      changed_ids.insert(item.id.clone());
+    }
+  }
+  let to_save: Vec<User> = unique(&ids)
+    .iter()
+    .filter(|id| changed_ids.contains(*id))
+    .filter_map(|id| live.get(id).cloned())
+    .collect();
+  session.save_users(&to_save).await?;
+  let mut announced = HashSet::new();
+  let mut users = Vec::with_capacity(items.len());
+  let mut changed = Vec::with_capacity(items.len());
+  for item in items {
+    if let Some(user) = live.get(&item.id) {
+      users.push(user.clone());
+      // A row updated twice in one call is announced once.
+      changed.push(changed_ids.contains(&item.id) && announced.insert(item.id.as_str()));
+    }
+  }
+  Ok(Done::UpdatedUsers { users, changed })
+}
+
+/// Applies one update item; returns whether anything changed.
+fn apply(user: &mut User, item: &UserUpdate) -> Result<bool> {
+  let before = user.clone();
+  if let Some(email) = &item.email {
+    user.email = email.clone();
+  }
+  if let Some(first_name) = &item.first_name {
+    user.first_name = first_name.clone();
+  }
+  if let Some(last_name) = &item.last_name {
+    user.last_name = last_name.clone();
+  }
+  if let Some(avatar_url) = &item.avatar_url {
+    user.avatar_url = avatar_url.clone();
+  }
+  let mut metadata_changed = false;
+  if let Some(metadata) = &item.metadata {
+    let stored = parse_object(user.metadata.as_deref())?;
+    let merged = merge_metadata(stored.clone(), metadata.as_deref())?;
+    // Compared as values: the stored text may be jsonb's rendering of the same object.
+    metadata_changed = merged != stored;
+    user.metadata = merged.map(|merged| serde_json::Value::Object(merged).to_string());
+  }
+  Ok(
+    metadata_changed
+      || before.email != user.email
+      || before.first_name != user.first_name
+      || before.last_name != user.last_name
+      || before.avatar_url != user.avatar_url,
+  )
+}
+
+/// The operation of a user call from its JSON arguments (`items` or `ids`).
+pub fn users_op(method: &str, args: &serde_json::Map<String, serde_json::Value>) -> Result<Op> {
+  let arg = |name: &str| args.get(name).unwrap_or(&serde_json::Value::Null);
+  let ids = || validation::ids(arg("ids"), method);
+  let now = now_ms();
+  let op = match method {
+    "updateUsers" => match arg("items") {
+      serde_json::Value::Array(items) => UserOp::Update {
+        items: validation::user_updates(items)?,
+        now,
+      },
+      _ => return Err(Error::invalid_data(validation::NOT_A_USER_UPDATE)),
+    },
+    "deleteUsers" => UserOp::Delete { ids: ids()? },
+    "softDeleteUsers" => UserOp::SoftDelete { ids: ids()?, now },
+    "restoreUsers" => UserOp::Restore { ids: ids()? },
+    _ => {
+      return Err(Error::unexpected_state(format!(
+        "Unknown method {method} from the JS layer"
+      )))
+    }
+  };
+  Ok(Op::Users(op))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn user() -> User {
+    User {
+      id: "user_1".into(),
+      email: "a@example.com".into(),
+      first_name: Some("A".into()),
+      last_name: None,
+      avatar_url: None,
+      metadata: Some(r#"{"k":"v"}"#.into()),
+      created_at: 1,
+      updated_at: 1,
+      deleted_at: None,
+      roles: None,
+    }
+  }
+
+  #[test]
+  fn an_update_changes_only_the_given_fields_and_says_whether_anything_changed() {
+    let mut stored = user();
+    let same = UserUpdate {
+      id: "user_1".into(),
+      first_name: Some(Some("A".into())),
+      metadata: Some(Some(r#"{"k":"v"}"#.into())),
+      ..UserUpdate::default()
+    };
+    assert!(!apply(&mut stored, &same).unwrap());
+    assert_eq!(stored, user());
+
+    let change = UserUpdate {
+      id: "user_1".into(),
+      first_name: Some(None),
+      last_name: Some(Some("L".into())),
+      metadata: Some(Some(r#"{"k":"","n":1}"#.into())),
+      ..UserUpdate::default()
+    };
+    assert!(apply(&mut stored, &change).unwrap());
+    assert_eq!(stored.first_name, None);
+    assert_eq!(stored.last_name.as_deref(), Some("L"));
+    assert_eq!(stored.metadata.as_deref(), Some(r#"{"n":1}"#));
+    assert_eq!(stored.email, "a@example.com");
+  }
+}
