@@ -1122,7 +1122,9 @@ async function configuration() {
   });
   if (!made.ok) return;
   if (made.value.thrown) {
+    const before = totalDefects();
     checkError(`new UserModuleService(${desc})`, made.value.thrown, { badDatabase });
+    closeCall(before);
     return;
   }
   // It was accepted: it must either work or reject cleanly; never resolve after close().
