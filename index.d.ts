@@ -239,6 +239,8 @@ export interface UserModuleOptions {
   idempotencyRetentionSeconds?: number
   /** Receives `emit(messages, { internal: true })` once per call, after commit. */
   eventBus?: EventBusLike
+  /** Told with one `warn` line when PostgreSQL calls ran again after a serialization failure or a deadlock (Medusa's logger fits). */
+  logger?: { warn(message: string): unknown }
 }
 
 export type IsolationLevel =

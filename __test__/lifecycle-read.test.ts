@@ -306,6 +306,37 @@ describe("listInvites: order", () => {
     })
   })
 
+  test("tied rows come in id ASC order, whatever the direction, even where email order and insertion order disagree", async () => {
+    await withModule(async (m) => {
+      const SAME = "2024-01-02T00:00:00.000Z"
+      // The tied rows invite_1..3 sort by id as 1 2 3, by email as 2 1 3, and were inserted as
+      // 1 3 2: a tie-break by email, by storage order or in reverse gives another order.
+      await m.service.createInvites([
+        { id: "invite_1", email: "b@x.com", created_at: SAME },
+        { id: "invite_3", email: "c@x.com", created_at: SAME },
+        { id: "invite_0", email: "z@x.com", created_at: "2024-01-01T00:00:00.000Z", accepted: true },
+        { id: "invite_2", email: "a@x.com", created_at: SAME },
+      ])
+      const order = async (o: Record<string, string>, filters: FilterableInviteProps = {}, page: { skip?: number; take?: number } = {}) =>
+        ids(await m.service.listInvites(filters, { order: o, select: ["id"], ...page }))
+      assert.deepEqual(await order({ accepted: "ASC" }), ["invite_1", "invite_2", "invite_3", "invite_0"])
+      assert.deepEqual(await order({ accepted: "DESC" }), ["invite_0", "invite_1", "invite_2", "invite_3"])
+      assert.deepEqual(await order({ created_at: "ASC" }), ["invite_0", "invite_1", "invite_2", "invite_3"])
+      assert.deepEqual(await order({ created_at: "DESC" }), ["invite_1", "invite_2", "invite_3", "invite_0"])
+      assert.deepEqual(await order({ accepted: "ASC", created_at: "DESC" }), ["invite_1", "invite_2", "invite_3", "invite_0"])
+      // filtered by email (which an index on email can answer in email order)
+      const emails = { email: ["c@x.com", "a@x.com", "b@x.com"] }
+      assert.deepEqual(await order({ accepted: "DESC" }, emails), ["invite_1", "invite_2", "invite_3"])
+      assert.deepEqual(await order({ created_at: "DESC" }, { q: "@x.com", accepted: false }), ["invite_1", "invite_2", "invite_3"])
+      // pages cut through the tie
+      assert.deepEqual(await order({ created_at: "DESC" }, {}, { take: 2 }), ["invite_1", "invite_2"])
+      assert.deepEqual(await order({ created_at: "DESC" }, {}, { skip: 1, take: 2 }), ["invite_2", "invite_3"])
+      assert.deepEqual(await order({ accepted: "ASC" }, {}, { skip: 2 }), ["invite_3", "invite_0"])
+      const [page, total] = await m.service.listAndCountInvites({}, { order: { created_at: "DESC" }, select: ["id"], skip: 1, take: 2 })
+      assert.deepEqual([ids(page), total], [["invite_2", "invite_3"], 4])
+    })
+  })
+
   test("order on accepted then email (several fields, in the given order)", async () => {
     await withModule(async (m) => {
       await seedSix(m)
@@ -378,6 +409,27 @@ describe("listInvites: filters", () => {
       assert.deepEqual(ids(await m.service.listInvites({ accepted: true })), ["invite_3", "invite_5"])
       assert.deepEqual(ids(await m.service.listInvites({ accepted: false })), ["invite_1", "invite_2", "invite_4", "invite_6"])
       assert.deepEqual(ids(await m.service.listInvites({ accepted: true, q: "under" })), ["invite_5"])
+    })
+  })
+
+  test("accepted: $in and $nin with both values, with one, and with none", async () => {
+    await withModule(async (m) => {
+      await seedSix(m)
+      // Beyond Medusa's declared filter types (accepted: boolean), as MikroORM accepts them.
+      const list = async (filters: Record<string, unknown>) => ids(await m.service.listInvites(filters as any, { select: ["id"] }))
+      const all = ["invite_1", "invite_2", "invite_3", "invite_4", "invite_5", "invite_6"]
+      assert.deepEqual(await list({ accepted: { $in: [true, false] } }), all)
+      assert.deepEqual(await list({ accepted: { $nin: [true, false] } }), [])
+      assert.deepEqual(await list({ accepted: { $in: [true] } }), ["invite_3", "invite_5"])
+      assert.deepEqual(await list({ accepted: { $nin: [true] } }), ["invite_1", "invite_2", "invite_4", "invite_6"])
+      assert.deepEqual(await list({ accepted: { $nin: [false, false] } }), ["invite_3", "invite_5"])
+      assert.deepEqual(await list({ accepted: { $in: [] } }), [])
+      assert.deepEqual(await list({ accepted: { $nin: [] } }), all)
+      assert.deepEqual(await list({ accepted: [false, true] }), all)
+      assert.deepEqual(await m.service.listAndCountInvites({ accepted: { $nin: [false] } } as any, { select: ["id"] }), [
+        [{ id: "invite_3" }, { id: "invite_5" }],
+        2,
+      ])
     })
   })
 
@@ -505,6 +557,29 @@ describe("listInvites: time filters", () => {
     })
   })
 
+  test("expires_at $in / $nin with several values (Dates and ISO strings); [] matches nothing / everything", async () => {
+    await withModule(async (m) => {
+      await seedExpiries(m)
+      const list = async (operators: Record<string, unknown>) => ids(await m.service.listInvites({ expires_at: operators }, { select: ["id"] }))
+      assert.deepEqual(await list({ $in: [new Date(T3), T1] }), ["invite_a", "invite_c"])
+      assert.deepEqual(await list({ $nin: [new Date(T3), T1] }), ["invite_b"])
+      assert.deepEqual(await list({ $in: [T1, T2, new Date(T3)] }), ["invite_a", "invite_b", "invite_c"])
+      assert.deepEqual(await list({ $nin: [T1, T2, new Date(T3)] }), [])
+      assert.deepEqual(await list({ $in: [T2] }), ["invite_b"])
+      assert.deepEqual(await list({ $nin: [new Date(T2)] }), ["invite_a", "invite_c"])
+      // exact to the millisecond: a value 1 ms off matches no row
+      assert.deepEqual(await list({ $in: [at(T2, 1), at(T1, -1)] }), [])
+      assert.deepEqual(await list({ $nin: [at(T2, 1), T1] }), ["invite_b", "invite_c"])
+      assert.deepEqual(await list({ $in: [] }), [])
+      assert.deepEqual(await list({ $nin: [] }), ["invite_a", "invite_b", "invite_c"])
+      // with another operator on the same column
+      assert.deepEqual(await list({ $nin: [T1], $lt: new Date(T3) }), ["invite_b"])
+      // $in/$nin on a time column are beyond Medusa's declared types (DateComparisonOperator)
+      const [rows, total] = await m.service.listAndCountInvites({ expires_at: { $nin: [T1, T3] } } as any, { select: ["id"] })
+      assert.deepEqual([ids(rows), total], [["invite_b"], 1])
+    })
+  })
+
   test("expired invites: expires_at $lt now (one set into the past by updateInvites)", async () => {
     await withModule(async (m) => {
       const [old, fresh] = await m.service.createInvites([{ email: "old@x.com" }, { email: "fresh@x.com" }])
@@ -517,7 +592,7 @@ describe("listInvites: time filters", () => {
     })
   })
 
-  test("created_at operators", async () => {
+  test("created_at operators, $in and $nin with several values among them", async () => {
     await withModule(async (m) => {
       await m.service.createInvites([
         { id: "invite_b", email: "b@x.com", created_at: "2024-01-01T00:00:00.000Z" },
@@ -529,6 +604,9 @@ describe("listInvites: time filters", () => {
       assert.deepEqual(await list({ $gt: new Date("2024-01-02T00:00:00.000Z") }), ["invite_c"])
       assert.deepEqual(await list({ $lt: new Date("2024-01-02T00:00:00.000Z") }), ["invite_b"])
       assert.deepEqual(await list({ $lte: "2024-01-02T00:00:00.000Z" }), ["invite_a", "invite_b"])
+      assert.deepEqual(await list({ $in: ["2024-01-03T00:00:00.000Z", new Date("2024-01-01T00:00:00.000Z")] }), ["invite_b", "invite_c"])
+      assert.deepEqual(await list({ $nin: ["2024-01-03T00:00:00.000Z", new Date("2024-01-01T00:00:00.000Z")] }), ["invite_a"])
+      assert.deepEqual(await list({ $nin: ["2024-01-01T00:00:00.000Z", "2024-01-02T00:00:00.000Z", "2024-01-03T00:00:00.000Z"] }), [])
     })
   })
 })

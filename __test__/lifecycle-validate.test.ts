@@ -8,7 +8,7 @@ import { test, describe } from "node:test"
 import assert from "node:assert/strict"
 import { createHmac, generateKeyPairSync } from "node:crypto"
 import jwt from "jsonwebtoken"
-import type { InviteDTO } from ".."
+import { UserModuleService, type InviteDTO } from ".."
 import {
   assertEmits,
   assertExactMedusaError,
@@ -32,7 +32,23 @@ import {
   TOKEN_GENERATED,
   UPDATED,
   type Message,
+  type TestModule,
 } from "./helpers"
+
+/**
+ * validateInviteToken as a second module on `m`'s store sees it when its verification clock
+ * (jsonwebtoken's `clockTimestamp`, in seconds) reads a given second: `jwt_verify_options`.
+ */
+function clockAt(m: TestModule): (verifyOptions: Record<string, unknown>, token: string) => Promise<InviteDTO> {
+  return async (verifyOptions, token) => {
+    const other = new UserModuleService({ jwt_secret: SECRET, database: m.database, jwt_verify_options: verifyOptions })
+    try {
+      return await other.validateInviteToken(token)
+    } finally {
+      await other.close()
+    }
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Assertions
@@ -353,6 +369,38 @@ describe("validateInviteToken: jsonwebtoken failures are MedusaError invalid_dat
     await withOptions({ jwt_options: { notBefore: 60 } }, async (m) => {
       const invite = await m.service.createInvites({ email: "nbf@example.com" })
       assertMedusaError(await rejection(m.service.validateInviteToken(invite.token)), "invalid_data", "jwt not active")
+    })
+  })
+
+  test("at exactly its exp second a token is 'jwt expired' (jsonwebtoken: expired once now >= exp); a second before, it validates", async () => {
+    await withOptions({ valid_duration: 3600 }, async (m) => {
+      const invite = await m.service.createInvites({ email: "exp-edge@example.com" })
+      const { iat, exp } = tokenPart(invite.token, 1).json as { iat: number; exp: number }
+      assert.equal(exp - iat, 3600)
+      // jsonwebtoken draws the line there...
+      jwt.verify(invite.token, SECRET, { clockTimestamp: exp - 1 })
+      assert.throws(() => jwt.verify(invite.token, SECRET, { clockTimestamp: exp }), { name: "TokenExpiredError", message: "jwt expired" })
+      // ...and so does the module, whose clock jwt_verify_options sets (a second module on the same store)
+      const at = clockAt(m)
+      assert.deepEqual(await at({ clockTimestamp: exp - 1 }, invite.token), invite)
+      assertMedusaError(await rejection(at({ clockTimestamp: exp }, invite.token)), "invalid_data", "jwt expired")
+      assertMedusaError(await rejection(at({ clockTimestamp: exp + 1 }, invite.token)), "invalid_data", "jwt expired")
+      // clockTolerance moves the line by its seconds
+      assert.deepEqual(await at({ clockTimestamp: exp + 4, clockTolerance: 5 }, invite.token), invite)
+      assertMedusaError(await rejection(at({ clockTimestamp: exp + 5, clockTolerance: 5 }, invite.token)), "invalid_data", "jwt expired")
+    })
+  })
+
+  test("at exactly its nbf second a token is active (jsonwebtoken: not active while nbf > now); a second before, 'jwt not active'", async () => {
+    await withOptions({ jwt_options: { notBefore: 60 } }, async (m) => {
+      const invite = await m.service.createInvites({ email: "nbf-edge@example.com" })
+      const { iat, nbf } = tokenPart(invite.token, 1).json as { iat: number; nbf: number }
+      assert.equal(nbf - iat, 60)
+      jwt.verify(invite.token, SECRET, { clockTimestamp: nbf })
+      assert.throws(() => jwt.verify(invite.token, SECRET, { clockTimestamp: nbf - 1 }), { name: "NotBeforeError", message: "jwt not active" })
+      const at = clockAt(m)
+      assert.deepEqual(await at({ clockTimestamp: nbf }, invite.token), invite)
+      assertMedusaError(await rejection(at({ clockTimestamp: nbf - 1 }, invite.token)), "invalid_data", "jwt not active")
     })
   })
 

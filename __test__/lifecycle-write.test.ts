@@ -342,6 +342,39 @@ describe("updateInvites: change detection, shapes and events", () => {
     })
   })
 
+  test("the same id twice in one call: the last item for it applies; one DTO, one user.invite.updated and one token_generated id for it", async () => {
+    await withModule(async (m) => {
+      const [a, b, c] = await seedThree(m)
+      const stored = () => rows<Record<string, unknown>>(m.file, `select id, email, accepted, metadata, updated_at from "invite" order by id`)
+      // a twice, each time changing something: only the last item (accepted) counts, as in Medusa
+      const { result, from, to } = await timed(() =>
+        m.service.updateInvites([{ id: a.id, metadata: { x: 1 }, email: "moved@x.com" }, { id: b.id, accepted: true }, { id: a.id, accepted: true }]),
+      )
+      assert.deepEqual(ids(result), [a.id, b.id])
+      assert.deepStrictEqual(result[0], { ...a, accepted: true, updated_at: result[0].updated_at })
+      assert.deepStrictEqual(result[1], { ...b, accepted: true, updated_at: result[1].updated_at })
+      assertWithin(result[0].updated_at, from, to, "updated_at of a")
+      assertEmitted(m, [updatedMessage(a.id), updatedMessage(b.id), tokenGeneratedMessage([a.id, b.id])])
+      assert.deepStrictEqual(await snapshot(m), [result[0], result[1], c])
+
+      // the same change twice: announced once; an array of one back, token_generated data.id a string
+      const twice = await m.service.updateInvites([{ id: b.id, accepted: false }, { id: b.id, accepted: false }])
+      assert.deepStrictEqual(twice, [{ ...b, accepted: false, updated_at: twice[0].updated_at }])
+      const messages = onlyEmit(m.bus)
+      assertMessages(messages, [updatedMessage(b.id), tokenGeneratedMessage([b.id])])
+      assert.equal(typeof (messages[1].data as { id: unknown }).id, "string")
+      m.bus.calls.length = 0
+
+      // a change undone by the last item is no change: nothing written, no user.invite.updated
+      const before = stored()
+      await delay(5)
+      const undone = await m.service.updateInvites([{ id: c.id, accepted: false }, { id: c.id, accepted: true }])
+      assert.deepStrictEqual(undone, [c])
+      assertEmitted(m, [tokenGeneratedMessage([c.id])])
+      assert.deepStrictEqual(stored(), before)
+    })
+  })
+
   test("[] → [], nothing written, no emit", async () => {
     await withModule(async (m) => {
       await seedThree(m)
@@ -768,6 +801,36 @@ describe("restoreInvites", () => {
       assert.deepStrictEqual(await m.service.restoreInvites([]), {})
       assertNothingEmitted(m)
       assert.deepStrictEqual(await snapshot(m), before)
+    })
+  })
+
+  test("a live id is left as it is and reported, as Medusa does; mixed with soft-deleted and unknown ids → every found id once, in input order", async () => {
+    await withModule(async (m) => {
+      const [a, b, c] = await seedThree(m)
+      const stored = () => rows<{ id: string; deleted_at: number | null; updated_at: number }>(m.file, `select id, deleted_at, updated_at from "invite" order by id`)
+      const before = stored()
+      assert.deepStrictEqual(await m.service.restoreInvites([a.id]), { invite_id: [a.id] })
+      assert.deepStrictEqual(await m.service.restoreInvites(a.id), { invite_id: [a.id] })
+      assert.deepStrictEqual(await m.service.restoreInvites([a.id, b.id, a.id]), { invite_id: [a.id, b.id] })
+      assert.deepStrictEqual(await m.service.restoreInvites(["nothere"]), {})
+      assertNothingEmitted(m)
+      assert.deepStrictEqual(stored(), before, "nothing written")
+
+      await m.service.softDeleteInvites([b.id, c.id])
+      m.bus.calls.length = 0
+      const result = await m.service.restoreInvites([c.id, a.id, "nothere", b.id, c.id])
+      assert.deepStrictEqual(result, { invite_id: [c.id, a.id, b.id] })
+      assert.deepEqual(Object.keys(result), ["invite_id"])
+      assertNothingEmitted(m)
+      const after = stored()
+      assert.deepEqual(after.map((row) => row.deleted_at), [null, null, null])
+      assert.deepStrictEqual(after[0], before[0], "the live one is untouched")
+      const listed = await m.service.listInvites()
+      assert.deepStrictEqual(listed[0], a)
+      assert.deepStrictEqual(
+        listed.map((dto) => ({ ...dto, updated_at: null })),
+        [a, b, c].map((dto) => ({ ...dto, updated_at: null })),
+      )
     })
   })
 

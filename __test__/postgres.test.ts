@@ -643,6 +643,26 @@ describe("PostgreSQL backend", { skip }, () => {
   })
 
   describe("faults", () => {
+    test("calls that ran again after a serialization failure are told to the logger, one warn line per reply", async () => {
+      const warnings: string[] = []
+      const logger = { warn: (message: string) => warnings.push(message) }
+      const service = open({ database: urlOf(newDatabase()), logger })
+      const [invite] = await service.createInvites([{ email: "contended@example.com" }])
+      // Serializable updates of one row at once: PostgreSQL refuses all but one of each
+      // overlapping pair, and the store runs the refused ones again.
+      for (let round = 0; round < 5 && warnings.length === 0; round++) {
+        await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) =>
+            service.updateInvites({ id: invite.id, metadata: { round, i } }, { isolationLevel: "SERIALIZABLE" }),
+          ),
+        )
+      }
+      assert.ok(warnings.length > 0, "no call ran again in five rounds of ten")
+      for (const warning of warnings) {
+        assert.match(warning, /^medusa-invites: PostgreSQL: \d+ calls? ran again after a serialization failure or a deadlock$/)
+      }
+    })
+
     test("an unreachable server: database_error within the connect timeout, naming what failed, no password", async () => {
       const service = open({ database: "postgres://postgres:hunter2@127.0.0.1:1/x", databaseConnectTimeoutMs: 1000 })
       const started = Date.now()

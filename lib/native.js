@@ -31,6 +31,7 @@ function describeLoadError(error) {
 }
 
 const MAX_CALL_ID = 0xffffffff;
+const RETRIED = /,"retried":(\d+)\}$/;
 const noop = () => {};
 
 /**
@@ -42,6 +43,8 @@ const noop = () => {};
  */
 class Pending {
   #resolvers = new Map();
+  /** Told how many PostgreSQL calls ran again (serialization failure, deadlock) since the last reply. */
+  onRetried;
   /** A ref'd timer while calls are pending: the completion callback alone keeps no process alive. */
   #keepAlive;
 
@@ -51,6 +54,10 @@ class Pending {
   }
 
   complete(id, envelope) {
+    // The native side puts `"retried":N` last in the envelope when there were retries
+    // (src/binding/mod.rs, with_retries); a quote can only be unescaped there in a key.
+    const retried = typeof envelope === "string" ? RETRIED.exec(envelope.slice(-32)) : null;
+    if (retried) this.onRetried?.(Number(retried[1]));
     const resolve = this.#resolvers.get(id);
     this.#resolvers.delete(id);
     if (this.#resolvers.size === 0 && this.#keepAlive) {
@@ -71,6 +78,11 @@ class NativeChannel {
     const { NativeModule } = loadNative();
     const pending = this.#pending;
     this.#module = new NativeModule(optionsJson, (id, envelope) => pending.complete(id, envelope));
+  }
+
+  /** `(count) => …`, told of PostgreSQL calls that ran again after a transient failure. */
+  set onRetried(listener) {
+    this.#pending.onRetried = listener;
   }
 
   /** Starts `method(id, ...args)` natively; resolves with its envelope JSON text. */

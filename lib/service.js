@@ -24,6 +24,15 @@ function invalidArgument(message) {
   return new MedusaError(MedusaError.Types.INVALID_ARGUMENT, message);
 }
 
+/** One warning line for PostgreSQL calls that ran again (they succeeded or failed as reported). */
+function logRetries(logger, count) {
+  try {
+    logger.warn(`medusa-invites: PostgreSQL: ${count} ${count === 1 ? "call" : "calls"} ran again after a serialization failure or a deadlock`);
+  } catch {
+    // a broken logger must not break the call
+  }
+}
+
 /** Not enumerable, like `new Error(message, { cause })`: the own enumerable keys stay Medusa's. */
 function withCause(error, cause) {
   Object.defineProperty(error, "cause", { value: cause, enumerable: false, writable: true, configurable: true });
@@ -204,11 +213,16 @@ class UserModuleService {
       throw invalidArgument("UserModuleService expects an options object");
     }
     let eventBus;
+    let logger;
     let json;
     try {
       eventBus = options.eventBus;
       if (eventBus !== undefined && eventBus !== null && typeof eventBus.emit !== "function") {
         throw invalidArgument("The eventBus option must be an object with an emit(messages, options) method");
+      }
+      logger = options.logger;
+      if (logger !== undefined && logger !== null && typeof logger.warn !== "function") {
+        throw invalidArgument("The logger option must be an object with a warn(message) method");
       }
       const nativeOptions = {};
       for (const name of NATIVE_OPTIONS) nativeOptions[name] = options[name];
@@ -223,6 +237,7 @@ class UserModuleService {
     } catch (thrown) {
       throw MedusaError.isMedusaError(thrown) ? thrown : fromNativeThrow(thrown);
     }
+    if (logger) this.#native.onRetried = (count) => logRetries(logger, count);
   }
 
   /**

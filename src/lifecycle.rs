@@ -145,12 +145,9 @@ pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
       Ok(Done::Ids(ids_of(&invites)))
     }
     Op::Restore { ids } => {
-      // In input order: Medusa reports the first id's email when several collide.
-      let mut restored: Vec<Invite> = invites_in_order(session, ids, true)
-        .await?
-        .into_iter()
-        .filter(|invite| invite.deleted_at.is_some())
-        .collect();
+      // In input order: Medusa reports the first id's email when several collide. As Medusa,
+      // a live invite among the ids is reported too (restoring it changes nothing).
+      let mut restored: Vec<Invite> = invites_in_order(session, ids, true).await?;
       for invite in &mut restored {
         invite.deleted_at = None;
       }
@@ -167,7 +164,7 @@ pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
   }
 }
 
-fn unique(ids: &[String]) -> Vec<String> {
+pub(crate) fn unique(ids: &[String]) -> Vec<String> {
   let mut seen = HashSet::new();
   ids
     .iter()
@@ -223,7 +220,7 @@ async fn invites_in_order(
 }
 
 /// The ids of `ids` (each once, in order) that `found` lacks.
-fn missing<'a>(ids: &'a [String], found: &HashMap<String, Invite>) -> Vec<&'a str> {
+pub(crate) fn missing<'a, T>(ids: &'a [String], found: &HashMap<String, T>) -> Vec<&'a str> {
   let mut seen = HashSet::new();
   ids
     .iter()
@@ -272,34 +269,63 @@ async fn update(session: &mut dyn Session, items: &[InviteUpdate], now: i64) -> 
       format!("Invite with id \"{}\" not found", shown_list(&missing)),
     ));
   }
-  let mut changed_ids = HashSet::new();
-  for item in items {
-    let Some(invite) = live.get_mut(&item.id) else {
+  let updated = apply_updates(&ids, &mut live, items, |invite, item| {
+    let changed = apply(invite, item)?;
+    if changed {
+      invite.updated_at = now;
+    }
+    Ok(changed)
+  })?;
+  session.save_invites(&updated.to_save).await?;
+  Ok(Done::Updated {
+    invites: updated.rows,
+    changed: updated.changed,
+  })
+}
+
+/// What an update call did to rows found by id (invites or users).
+pub(crate) struct Updated<T> {
+  /// The changed rows.
+  pub to_save: Vec<T>,
+  /// Each row once, in the order its id first appears.
+  pub rows: Vec<T>,
+  /// Whether each row changed (it is announced then).
+  pub changed: Vec<bool>,
+}
+
+/// Applies an update call's items (`ids[i]` is item i's id) to the rows found by id, as
+/// Medusa does: the last item given for an id is the one applied (earlier ones for it are
+/// dropped), and each row comes back once. `apply` says whether an item changed its row.
+pub(crate) fn apply_updates<T: Clone, I>(
+  ids: &[String],
+  live: &mut HashMap<String, T>,
+  items: &[I],
+  mut apply: impl FnMut(&mut T, &I) -> Result<bool>,
+) -> Result<Updated<T>> {
+  let mut last_item: HashMap<&str, &I> = HashMap::new();
+  for (id, item) in ids.iter().zip(items) {
+    last_item.insert(id.as_str(), item);
+  }
+  let mut rows = Vec::with_capacity(last_item.len());
+  let mut changed = Vec::with_capacity(last_item.len());
+  for id in unique(ids) {
+    let (Some(mut row), Some(item)) = (live.remove(&id), last_item.get(id.as_str())) else {
       continue;
     };
-    if apply(invite, item)? {
-      invite.updated_at = now;
-      changed_ids.insert(item.id.clone());
-    }
+    changed.push(apply(&mut row, item)?);
+    rows.push(row);
   }
-  let unique_ids = unique(&ids);
-  let to_save: Vec<Invite> = unique_ids
+  let to_save = rows
     .iter()
-    .filter(|id| changed_ids.contains(*id))
-    .filter_map(|id| live.get(id).cloned())
+    .zip(&changed)
+    .filter(|(_, is_changed)| **is_changed)
+    .map(|(row, _)| row.clone())
     .collect();
-  session.save_invites(&to_save).await?;
-  let mut announced = HashSet::new();
-  let mut invites = Vec::with_capacity(items.len());
-  let mut changed = Vec::with_capacity(items.len());
-  for item in items {
-    if let Some(invite) = live.get(&item.id) {
-      invites.push(invite.clone());
-      // A row updated twice in one call is announced once.
-      changed.push(changed_ids.contains(&item.id) && announced.insert(item.id.as_str()));
-    }
-  }
-  Ok(Done::Updated { invites, changed })
+  Ok(Updated {
+    to_save,
+    rows,
+    changed,
+  })
 }
 
 /// Applies one update item; returns whether anything changed.

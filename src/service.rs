@@ -62,6 +62,8 @@ pub struct InviteModule {
   next_transaction: AtomicU64,
   /// `close()` was called: every later call is refused, even one with nothing to write.
   closed: AtomicBool,
+  /// PostgreSQL calls run again after a serialization failure or a deadlock, not yet reported.
+  retries: Arc<AtomicU64>,
 }
 
 /// The invites of a call, in input order, with the call's clock readings.
@@ -247,6 +249,7 @@ impl InviteModule {
       transactions: Mutex::new(HashMap::new()),
       next_transaction: AtomicU64::new(1),
       closed: AtomicBool::new(false),
+      retries: Arc::new(AtomicU64::new(0)),
     }
   }
 
@@ -256,6 +259,11 @@ impl InviteModule {
 
   pub fn is_closed(&self) -> bool {
     self.closed.load(Ordering::Acquire)
+  }
+
+  /// The retries (see `retries`) since the last time this was asked, for the caller's logger.
+  pub fn take_retries(&self) -> u64 {
+    self.retries.swap(0, Ordering::Relaxed)
   }
 
   async fn store(&self) -> Result<Arc<dyn Store>> {
@@ -268,7 +276,9 @@ impl InviteModule {
           Database::Sqlite(location) => {
             Arc::new(SqliteStore::open(location.clone(), self.synchronous).await?)
           }
-          Database::Postgres(config) => Arc::new(PostgresStore::open(config.clone()).await?),
+          Database::Postgres(config) => {
+            Arc::new(PostgresStore::open(config.clone(), Arc::clone(&self.retries)).await?)
+          }
         };
         *state = StoreState::Open(Arc::clone(&store));
         Ok(store)

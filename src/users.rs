@@ -5,7 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::invite::User;
-use crate::lifecycle::{merge_metadata, parse_object, Done, Op, Session};
+use crate::lifecycle::{
+  apply_updates, merge_metadata, missing, parse_object, unique, Done, Op, Session,
+};
+use crate::messages::shown_list;
 use crate::query::{Entity, Query};
 use crate::service::now_ms;
 use crate::validation;
@@ -87,15 +90,6 @@ pub async fn perform(session: &mut dyn Session, op: &UserOp) -> Result<Done> {
   }
 }
 
-fn unique(ids: &[String]) -> Vec<String> {
-  let mut seen = HashSet::new();
-  ids
-    .iter()
-    .filter(|id| seen.insert(id.as_str()))
-    .cloned()
-    .collect()
-}
-
 fn ids_of(users: &[User]) -> Vec<String> {
   users.iter().map(|user| user.id.clone()).collect()
 }
@@ -135,45 +129,25 @@ async fn users_in_order(
 async fn update(session: &mut dyn Session, items: &[UserUpdate], now: i64) -> Result<Done> {
   let ids: Vec<String> = items.iter().map(|item| item.id.clone()).collect();
   let mut live = users_by_id(session, &ids, false).await?;
-  let mut seen = HashSet::new();
-  let missing: Vec<&str> = ids
-    .iter()
-    .filter(|id| seen.insert(id.as_str()) && !live.contains_key(*id))
-    .map(String::as_str)
-    .collect();
+  let missing = missing(&ids, &live);
   if !missing.is_empty() {
     return Err(Error::new(
       ErrorKind::NotFound,
-      format!("User with id \"{}\" not found", missing.join(", ")),
+      format!("User with id \"{}\" not found", shown_list(&missing)),
     ));
   }
-  let mut changed_ids = HashSet::new();
-  for item in items {
-    let Some(user) = live.get_mut(&item.id) else {
-      continue;
-    };
-    if apply(user, item)? {
+  let updated = apply_updates(&ids, &mut live, items, |user, item| {
+    let changed = apply(user, item)?;
+    if changed {
       user.updated_at = now;
-      changed_ids.insert(item.id.clone());
     }
-  }
-  let to_save: Vec<User> = unique(&ids)
-    .iter()
-    .filter(|id| changed_ids.contains(*id))
-    .filter_map(|id| live.get(id).cloned())
-    .collect();
-  session.save_users(&to_save).await?;
-  let mut announced = HashSet::new();
-  let mut users = Vec::with_capacity(items.len());
-  let mut changed = Vec::with_capacity(items.len());
-  for item in items {
-    if let Some(user) = live.get(&item.id) {
-      users.push(user.clone());
-      // A row updated twice in one call is announced once.
-      changed.push(changed_ids.contains(&item.id) && announced.insert(item.id.as_str()));
-    }
-  }
-  Ok(Done::UpdatedUsers { users, changed })
+    Ok(changed)
+  })?;
+  session.save_users(&updated.to_save).await?;
+  Ok(Done::UpdatedUsers {
+    users: updated.rows,
+    changed: updated.changed,
+  })
 }
 
 /// Applies one update item; returns whether anything changed.

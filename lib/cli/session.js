@@ -19,4 +19,23 @@ function openSession(flags, needs, { stderr = process.stderr } = {}) {
   return { service, config, mask };
 }
 
-module.exports = { openSession };
+/**
+ * Runs `work(service)` on an opened session and closes the module either way; a failure
+ * becomes a run failure with its message masked. Resolves with what `work` resolves with.
+ */
+async function withSession(flags, needs, work) {
+  const { service, mask } = openSession(flags, needs);
+  let result;
+  try {
+    result = await work(service);
+  } catch (error) {
+    await service.close().catch(() => {});
+    const failure = asRunFailure(error);
+    failure.message = mask(failure.message);
+    throw failure;
+  }
+  await service.close();
+  return result;
+}
+
+module.exports = { openSession, withSession };

@@ -121,6 +121,10 @@ function serviceOptions(options, container) {
   const eventBus = fromContainer(container, Modules.EVENT_BUS);
   if (eventBus && typeof eventBus.emit === "function") own.eventBus = eventBus;
   else delete own.eventBus;
+  // The app's logger hears of PostgreSQL retries (errors are logged by the wrapper below).
+  const logger = fromContainer(container, ContainerRegistrationKeys.LOGGER);
+  if (logger && typeof logger.warn === "function") own.logger = logger;
+  else delete own.logger;
   return own;
 }
 

@@ -159,6 +159,7 @@ impl NativeModule {
     work: impl Future<Output = Result<String>> + Send + 'static,
   ) {
     let completion = Arc::clone(&self.completion);
+    let module = Arc::clone(&self.module);
     spin::submitted();
     runtime::spawn(async move {
       let envelope = if closed {
@@ -166,6 +167,7 @@ impl NativeModule {
       } else {
         respond(work).await
       };
+      let envelope = with_retries(envelope, module.take_retries());
       completion.call(
         FnArgs::from((call_id, envelope)),
         ThreadsafeFunctionCallMode::NonBlocking,
@@ -340,6 +342,19 @@ async fn respond(work: impl Future<Output = Result<String>> + Send + 'static) ->
     ))
   });
   envelope(outcome)
+}
+
+/// The envelope with `"retried": n` when PostgreSQL calls of this module were run again since
+/// the last reply (the JS side tells the app's logger).
+fn with_retries(envelope: String, retried: u64) -> String {
+  if retried == 0 {
+    return envelope;
+  }
+  // The envelope is our own one-object JSON: the field goes before its closing brace.
+  format!(
+    "{},\"retried\":{retried}}}",
+    &envelope[..envelope.len() - 1]
+  )
 }
 
 fn envelope(outcome: Result<String>) -> String {

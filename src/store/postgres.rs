@@ -8,6 +8,8 @@
 //! stay the final arbiter under concurrency (a violation maps to Medusa's message).
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -63,6 +65,9 @@ pub struct PostgresStore {
   pool: Pool,
   describe: String,
   connect_timeout: Duration,
+  /// Calls run again after a serialization failure or a deadlock, counted for the caller's
+  /// logger (see `InviteModule::take_retries`).
+  retries: Arc<AtomicU64>,
 }
 
 /// `host:port/database` of a URL, for messages: never the user or the password.
@@ -115,7 +120,7 @@ fn quote_identifier(name: &str) -> String {
 
 impl PostgresStore {
   /// Builds the pool, connects once and prepares the schema.
-  pub async fn open(config: PostgresConfig) -> Result<Self> {
+  pub async fn open(config: PostgresConfig, retries: Arc<AtomicU64>) -> Result<Self> {
     let mut pg_config: tokio_postgres::Config = config
       .url
       .parse()
@@ -147,6 +152,7 @@ impl PostgresStore {
       pool,
       describe,
       connect_timeout: config.connect_timeout,
+      retries,
     };
     store.prepare_schema(config.schema.as_deref()).await?;
     Ok(store)
@@ -1053,6 +1059,7 @@ impl Store for PostgresStore {
       match outcome {
         Err(error) if error.transient && attempt < ATTEMPTS => {
           attempt += 1;
+          self.retries.fetch_add(1, Ordering::Relaxed);
           // A short, growing pause lets the transaction we collided with finish.
           tokio::time::sleep(Duration::from_millis(2 << attempt)).await;
         }

@@ -1,11 +1,11 @@
 "use strict";
 // `medusa-invites list`: invites page by page (id order), with their status.
 const { positiveInteger } = require("../args");
-const { EXIT, asRunFailure } = require("../errors");
+const { EXIT } = require("../errors");
 const { createFormatter, defaultFormat } = require("../output");
 const { inviteUrlTemplate } = require("../invite-url");
 const { inviteStatus, statusFilter } = require("../invite-status");
-const { openSession } = require("../session");
+const { withSession } = require("../session");
 
 const PAGE = 1000;
 
@@ -25,11 +25,10 @@ async function runList({ flags, positionals }) {
   ];
   if (linkOf) columns.push({ key: "url" });
   const output = createFormatter(flags.format ?? defaultFormat(), columns);
-  const { service, mask } = openSession(flags, "none");
-  const now = new Date();
-  const { filter, withDeleted } = statusFilter(flags, now);
-  const filters = flags.email ? { $and: [filter, { email: flags.email }] } : filter;
-  try {
+  return withSession(flags, "none", async (service) => {
+    const now = new Date();
+    const { filter, withDeleted } = statusFilter(flags, now);
+    const filters = flags.email ? { $and: [filter, { email: flags.email }] } : filter;
     let skip = 0;
     while (skip < limit) {
       const take = Math.min(PAGE, limit - skip);
@@ -41,14 +40,8 @@ async function runList({ flags, positionals }) {
       if (invites.length < take) break;
     }
     await output.end();
-  } catch (error) {
-    await service.close().catch(() => {});
-    const failure = asRunFailure(error);
-    failure.message = mask(failure.message);
-    throw failure;
-  }
-  await service.close();
-  return EXIT.OK;
+    return EXIT.OK;
+  });
 }
 
 module.exports = { runList };

@@ -1,10 +1,10 @@
 "use strict";
 // `medusa-invites resend ID|EMAIL...`: new tokens (refreshInviteTokens) and their links.
-const { EXIT, UsageError, asRunFailure } = require("../errors");
+const { EXIT, UsageError } = require("../errors");
 const { createFormatter, defaultFormat } = require("../output");
 const { inviteUrlTemplate } = require("../invite-url");
 const { resolveTargets, notFound } = require("../targets");
-const { openSession } = require("../session");
+const { withSession } = require("../session");
 
 async function runResend({ flags, positionals }) {
   if (positionals.length === 0) throw new UsageError("resend needs invite ids or emails; see medusa-invites resend --help");
@@ -12,9 +12,8 @@ async function runResend({ flags, positionals }) {
   const columns = [{ key: "target" }, { key: "status" }, { key: "reason" }, { key: "id" }, { key: "email" }, { key: "expires_at" }, { key: "token", table: false }];
   if (linkOf) columns.push({ key: "url" });
   const output = createFormatter(flags.format ?? defaultFormat(), columns);
-  const { service, mask } = openSession(flags, "sign");
-  let failed = 0;
-  try {
+  return withSession(flags, "sign", async (service) => {
+    let failed = 0;
     const targets = await resolveTargets(service, positionals);
     const ids = [...new Set(targets.filter((t) => t.invite).map((t) => t.invite.id))];
     const refreshed = ids.length > 0 ? await service.refreshInviteTokens(ids) : [];
@@ -29,14 +28,8 @@ async function runResend({ flags, positionals }) {
     });
     await output.write(results);
     await output.end();
-  } catch (error) {
-    await service.close().catch(() => {});
-    const failure = asRunFailure(error);
-    failure.message = mask(failure.message);
-    throw failure;
-  }
-  await service.close();
-  return failed > 0 ? EXIT.ROWS_FAILED : EXIT.OK;
+    return failed > 0 ? EXIT.ROWS_FAILED : EXIT.OK;
+  });
 }
 
 module.exports = { runResend };

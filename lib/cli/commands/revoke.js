@@ -1,16 +1,15 @@
 "use strict";
 // `medusa-invites revoke ID|EMAIL...`: soft-deletes invites (softDeleteInvites).
-const { EXIT, UsageError, asRunFailure } = require("../errors");
+const { EXIT, UsageError } = require("../errors");
 const { createFormatter, defaultFormat } = require("../output");
 const { resolveTargets, notFound } = require("../targets");
-const { openSession } = require("../session");
+const { withSession } = require("../session");
 
 async function runRevoke({ flags, positionals }) {
   if (positionals.length === 0) throw new UsageError("revoke needs invite ids or emails; see medusa-invites revoke --help");
   const output = createFormatter(flags.format ?? defaultFormat(), [{ key: "target" }, { key: "status" }, { key: "reason" }, { key: "id" }, { key: "email" }]);
-  const { service, mask } = openSession(flags, "none");
-  let failed = 0;
-  try {
+  return withSession(flags, "none", async (service) => {
+    let failed = 0;
     const targets = await resolveTargets(service, positionals);
     const ids = [...new Set(targets.filter((t) => t.invite).map((t) => t.invite.id))];
     const revoked = new Set(ids.length > 0 ? ((await service.softDeleteInvites(ids)).invite_id ?? []) : []);
@@ -23,14 +22,8 @@ async function runRevoke({ flags, positionals }) {
     });
     await output.write(results);
     await output.end();
-  } catch (error) {
-    await service.close().catch(() => {});
-    const failure = asRunFailure(error);
-    failure.message = mask(failure.message);
-    throw failure;
-  }
-  await service.close();
-  return failed > 0 ? EXIT.ROWS_FAILED : EXIT.OK;
+    return failed > 0 ? EXIT.ROWS_FAILED : EXIT.OK;
+  });
 }
 
 module.exports = { runRevoke };

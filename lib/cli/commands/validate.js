@@ -1,15 +1,14 @@
 "use strict";
 // `medusa-invites validate TOKEN`: validateInviteToken, as the Medusa app checks a link.
-const { EXIT, UsageError, isRowError, asRunFailure } = require("../errors");
+const { EXIT, UsageError, isRowError } = require("../errors");
 const { createFormatter, defaultFormat } = require("../output");
-const { openSession } = require("../session");
+const { withSession } = require("../session");
 
 async function runValidate({ flags, positionals }) {
   if (positionals.length !== 1) throw new UsageError("validate takes one token; see medusa-invites validate --help");
   const output = createFormatter(flags.format ?? defaultFormat(), [{ key: "status" }, { key: "reason" }, { key: "id" }, { key: "email" }, { key: "expires_at" }]);
-  const { service, mask } = openSession(flags, "verify");
-  let code = EXIT.OK;
-  try {
+  return withSession(flags, "verify", async (service) => {
+    let code = EXIT.OK;
     let result;
     try {
       const invite = await service.validateInviteToken(positionals[0]);
@@ -23,14 +22,8 @@ async function runValidate({ flags, positionals }) {
     }
     await output.write([result]);
     await output.end();
-  } catch (error) {
-    await service.close().catch(() => {});
-    const failure = asRunFailure(error);
-    failure.message = mask(failure.message);
-    throw failure;
-  }
-  await service.close();
-  return code;
+    return code;
+  });
 }
 
 module.exports = { runValidate };
