@@ -51,8 +51,6 @@ const counts = {
   eventLoopBlocks: 0,
   configurations: 0,
 };
-/** Calls with at least one defect. */
-let failedCalls = 0;
 const samples = {};
 const SAMPLES_PER_KIND = 6;
 let callIndex = 0;
@@ -165,7 +163,6 @@ async function invoke(desc, run, { afterClose = false, badDatabase = false } = {
   callIndex++;
   traceCall(desc);
   if (TRACE) process.stderr.write(`#${callIndex} rss ${Math.round(process.memoryUsage().rss / 1e6)}MB heap ${Math.round(process.memoryUsage().heapUsed / 1e6)}MB ${desc.slice(0, 200)}\n`);
-  const before = totalDefects();
   const started = performance.now();
   let promise;
   try {
@@ -173,7 +170,6 @@ async function invoke(desc, run, { afterClose = false, badDatabase = false } = {
   } catch (error) {
     record("syncThrows", desc, describe(error));
     checkError(desc, error, { afterClose, badDatabase });
-    closeCall(before);
     return { ok: false, error, sync: true };
   }
   const syncMs = performance.now() - started;
@@ -181,7 +177,6 @@ async function invoke(desc, run, { afterClose = false, badDatabase = false } = {
   if (syncMs > BLOCK_MS) record("eventLoopBlocks", desc, `the call held the event loop for ${Math.round(syncMs)} ms before returning its Promise`);
   if (!(promise instanceof Promise)) {
     record("notPromise", desc, `returned ${typeof promise}`);
-    closeCall(before);
     return { ok: true, value: promise };
   }
   const watchdog = startWatchdog(desc);
@@ -196,7 +191,6 @@ async function invoke(desc, run, { afterClose = false, badDatabase = false } = {
     return { ok: false, error };
   } finally {
     watchdog.stop();
-    closeCall(before);
     if (TRACE) process.stderr.write(`  done in ${Math.round(performance.now() - started)} ms\n`);
   }
 }
@@ -209,10 +203,6 @@ function totalDefects() {
   let total = 0;
   for (const kind of DEFECT_KINDS) total += counts[kind];
   return total;
-}
-/** Counts the call as failed when it added a defect. */
-function closeCall(before) {
-  if (totalDefects() > before) failedCalls++;
 }
 
 /** `badDatabase`: the module was given a database that cannot work, so database_error is its answer. */
@@ -1122,9 +1112,7 @@ async function configuration() {
   });
   if (!made.ok) return;
   if (made.value.thrown) {
-    const before = totalDefects();
     checkError(`new UserModuleService(${desc})`, made.value.thrown, { badDatabase });
-    closeCall(before);
     return;
   }
   // It was accepted: it must either work or reject cleanly; never resolve after close().
@@ -1211,7 +1199,8 @@ async function main() {
     ending,
     workMs: Math.round(performance.now()),
     counts,
-    failedCalls,
+    // Each defect found counts one (a call rarely has two; calls in flight together never share one).
+    failedCalls: totalDefects(),
     samples,
     maxSyncMs,
     emitted: bus.emitted,
