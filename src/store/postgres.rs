@@ -523,17 +523,13 @@ impl Session for PostgresSession<'_> {
   }
 
   async fn delete_invites(&mut self, ids: &[String]) -> Result<Vec<String>> {
-    let statement = prepared(
-      self.connection,
-      r#"delete from "invite" where id = any($1) returning id"#,
-    )
-    .await?;
-    let rows = self
-      .connection
-      .query(&statement, &[&ids])
+    self
+      .delete_rows(
+        r#"delete from "invite" where id = any($1) returning id"#,
+        ids,
+        "cannot delete the invites",
+      )
       .await
-      .map_err(|error| database_error("cannot delete the invites", error))?;
-    Ok(rows.iter().map(|row| row.get(0)).collect())
   }
 
   async fn insert_users(&mut self, users: &[User]) -> Result<()> {
@@ -545,16 +541,25 @@ impl Session for PostgresSession<'_> {
   }
 
   async fn delete_users(&mut self, ids: &[String]) -> Result<Vec<String>> {
-    let statement = prepared(
-      self.connection,
-      r#"delete from "user" where id = any($1) returning id"#,
-    )
-    .await?;
+    self
+      .delete_rows(
+        r#"delete from "user" where id = any($1) returning id"#,
+        ids,
+        "cannot delete the users",
+      )
+      .await
+  }
+}
+
+impl PostgresSession<'_> {
+  /// Runs a `delete … where id = any($1) returning id`; returns the ids it deleted.
+  async fn delete_rows(&self, sql: &str, ids: &[String], what: &str) -> Result<Vec<String>> {
+    let statement = prepared(self.connection, sql).await?;
     let rows = self
       .connection
       .query(&statement, &[&ids])
       .await
-      .map_err(|error| database_error("cannot delete the users", error))?;
+      .map_err(|error| database_error(what, error))?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
   }
 }
