@@ -38,7 +38,8 @@ create table if not exists "user" ("id" text not null, "first_name" text null, "
   "email" text not null, "avatar_url" text null, "metadata" jsonb null,
   "created_at" timestamptz not null default now(), "updated_at" timestamptz not null default now(),
   "deleted_at" timestamptz null, constraint "user_pkey" primary key ("id"));
-CREATE UNIQUE INDEX IF NOT EXISTS "IDX_user_email_unique" ON "user" (email) WHERE deleted_at IS NULL;`
+CREATE UNIQUE INDEX IF NOT EXISTS "IDX_user_email_unique" ON "user" (email) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS "IDX_user_deleted_at" ON "user" (deleted_at) WHERE deleted_at IS NOT NULL;`
 
 /** Every relation of a schema the module prepared: Medusa's, then our own three tables. */
 const EXPECTED_RELATIONS = [
@@ -46,6 +47,7 @@ const EXPECTED_RELATIONS = [
   { relname: "IDX_invite_email_unique", relkind: "i" },
   { relname: "IDX_invite_token", relkind: "i" },
   { relname: "IDX_medusa_invites_idempotency_created_at", relkind: "i" },
+  { relname: "IDX_user_deleted_at", relkind: "i" },
   { relname: "IDX_user_email_unique", relkind: "i" },
   { relname: "invite", relkind: "r" },
   { relname: "invite_pkey", relkind: "i" },
@@ -417,7 +419,7 @@ describe("PostgreSQL backend", { skip }, () => {
       const expected = medusaSchema(reference)
       const actual = medusaSchema(db)
       assert.equal(expected.columns.length, 18)
-      assert.equal(expected.indexes.length, 6)
+      assert.equal(expected.indexes.length, 7)
       assert.deepEqual(actual.columns, expected.columns)
       assert.deepEqual(actual.indexes, expected.indexes)
       assert.deepEqual(actual.constraints, expected.constraints)

@@ -75,6 +75,7 @@ test("the invite and user tables mirror Medusa's columns, plus roles", async () 
       "IDX_medusa_invites_idempotency_created_at",
       'CREATE INDEX "IDX_medusa_invites_idempotency_created_at" on "medusa_invites_idempotency" (created_at)',
     ],
+    ["IDX_user_deleted_at", 'CREATE INDEX "IDX_user_deleted_at" on "user" (deleted_at) where deleted_at is not null'],
     ["IDX_user_email_unique", 'CREATE UNIQUE INDEX "IDX_user_email_unique" on "user" (email) where deleted_at is null'],
   ])
   await m.close()

@@ -40,6 +40,7 @@ create table if not exists "user" ("id" text not null, "first_name" text null, "
   "created_at" timestamptz not null default now(), "updated_at" timestamptz not null default now(),
   "deleted_at" timestamptz null, constraint "user_pkey" primary key ("id"));
 CREATE UNIQUE INDEX IF NOT EXISTS "IDX_user_email_unique" ON "user" (email) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS "IDX_user_deleted_at" ON "user" (deleted_at) WHERE deleted_at IS NOT NULL;
 create table if not exists "medusa_invites_roles" ("invite_id" text not null primary key
   references "invite" ("id") on delete cascade, "roles" jsonb not null);
 create table if not exists "medusa_invites_user_roles" ("user_id" text not null primary key

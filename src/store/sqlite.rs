@@ -43,6 +43,7 @@ create table if not exists "user" ("id" text not null, "first_name" text null, "
   "created_at" timestamptz not null, "updated_at" timestamptz not null,
   "deleted_at" timestamptz null, "roles" jsonb null, constraint "user_pkey" primary key ("id"));
 create unique index if not exists "IDX_user_email_unique" on "user" (email) where deleted_at is null;
+create index if not exists "IDX_user_deleted_at" on "user" (deleted_at) where deleted_at is not null;
 create table if not exists "medusa_invites_idempotency" ("key" text not null, "input_hash" text not null,
   "response" text not null, "created_at" integer not null, primary key ("key", "input_hash"));
 create index if not exists "IDX_medusa_invites_idempotency_created_at" on "medusa_invites_idempotency" (created_at);
