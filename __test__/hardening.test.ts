@@ -349,6 +349,17 @@ describe("inputs that used to exhaust memory or echo themselves", () => {
       )
     }))
 
+  test("metadata 1,000 levels deep is updated like any other (the merge is shallow)", () =>
+    withModule(async ({ service }) => {
+      let deep: Record<string, unknown> = { leaf: true }
+      for (let i = 0; i < 1_000; i++) deep = { n: deep }
+      const [invite] = await service.createInvites([{ email: "deep@example.com", metadata: { keep: 1, drop: "x", z: 2 } }])
+      const updated = await service.updateInvites({ id: invite.id, metadata: { deep, drop: "" } })
+      assert.deepEqual(updated.metadata, { keep: 1, z: 2, deep })
+      const again = await service.updateInvites({ id: invite.id, metadata: { keep: 3 } })
+      assert.deepEqual(again.metadata, { keep: 3, z: 2, deep })
+    }))
+
   test("a megabyte id or key comes back cut in the message, not whole", () =>
     withModule(async ({ service }) => {
       const long = "x".repeat(1 << 20)

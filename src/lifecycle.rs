@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
+use indexmap::IndexMap;
+use serde_json::value::RawValue;
+use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -347,9 +349,8 @@ fn apply(invite: &mut Invite, item: &InviteUpdate) -> Result<bool> {
   if let Some(metadata) = &item.metadata {
     let stored = parse_object(invite.metadata.as_deref())?;
     let merged = merge_metadata(stored.clone(), metadata.as_deref())?;
-    // Compared as values: the stored text may be jsonb's rendering of the same object.
-    metadata_changed = merged != stored;
-    invite.metadata = merged.map(|merged| Value::Object(merged).to_string());
+    metadata_changed = !same_metadata(&merged, &stored);
+    invite.metadata = merged.as_ref().map(metadata_json);
   }
   Ok(
     metadata_changed
@@ -360,7 +361,11 @@ fn apply(invite: &mut Invite, item: &InviteUpdate) -> Result<bool> {
   )
 }
 
-pub(crate) fn parse_object(json: Option<&str>) -> Result<Option<Map<String, Value>>> {
+/// A metadata object's top-level keys, in order, each with its value's JSON text. The merge is
+/// shallow, so nested values are never parsed: metadata of any depth can be updated.
+pub(crate) type MetadataObject = IndexMap<String, Box<RawValue>>;
+
+pub(crate) fn parse_object(json: Option<&str>) -> Result<Option<MetadataObject>> {
   json
     .map(|json| {
       serde_json::from_str(json)
@@ -369,19 +374,49 @@ pub(crate) fn parse_object(json: Option<&str>) -> Result<Option<Map<String, Valu
     .transpose()
 }
 
+/// Whether two metadata objects hold the same values: the texts, else the parsed values (the
+/// stored text may be jsonb's rendering of the same object); too deep to parse is a change.
+pub(crate) fn same_metadata(a: &Option<MetadataObject>, b: &Option<MetadataObject>) -> bool {
+  let same_value = |x: &RawValue, y: &RawValue| {
+    x.get() == y.get()
+      || matches!(
+        (serde_json::from_str::<Value>(x.get()), serde_json::from_str::<Value>(y.get())),
+        (Ok(x), Ok(y)) if x == y
+      )
+  };
+  match (a, b) {
+    (None, None) => true,
+    (Some(a), Some(b)) => {
+      a.len() == b.len()
+        && a
+          .iter()
+          .zip(b)
+          .all(|((ka, va), (kb, vb))| ka == kb && same_value(va, vb))
+    }
+    _ => false,
+  }
+}
+
+/// The JSON text of a metadata object.
+pub(crate) fn metadata_json(metadata: &MetadataObject) -> String {
+  // Keys and raw JSON values always serialize.
+  serde_json::to_string(metadata).unwrap_or_default()
+}
+
 /// Medusa's metadata update: the given keys are set on the stored object, a key set to `""`
-/// is removed, and `null` clears it all (docs/behaviour.md).
+/// is removed (the others keep their order, as a JS `delete`), and `null` clears it all
+/// (docs/behaviour.md).
 pub(crate) fn merge_metadata(
-  stored: Option<Map<String, Value>>,
+  stored: Option<MetadataObject>,
   given: Option<&str>,
-) -> Result<Option<Map<String, Value>>> {
+) -> Result<Option<MetadataObject>> {
   let Some(given) = parse_object(given)? else {
     return Ok(None);
   };
   let mut merged = stored.unwrap_or_default();
   for (key, value) in given {
-    if value == Value::String(String::new()) {
-      merged.remove(&key);
+    if value.get() == r#""""# {
+      merged.shift_remove(&key);
     } else {
       merged.insert(key, value);
     }
@@ -466,16 +501,30 @@ mod tests {
 
   #[test]
   fn metadata_merges_shallowly_and_empty_strings_remove_keys() {
-    let stored = parse_object(Some(r#"{"k":"v","drop":"me","a":{"b":1}}"#)).unwrap();
+    let stored = parse_object(Some(r#"{"k":"v","drop":"me","a":{"b":1},"z":0}"#)).unwrap();
     let merged = merge_metadata(stored, Some(r#"{"drop":"","new":1,"a":{"c":2}}"#)).unwrap();
+    // The others keep their order when a key is removed, as after a JS `delete`.
     assert_eq!(
-      merged
-        .map(|merged| Value::Object(merged).to_string())
-        .as_deref(),
-      Some(r#"{"k":"v","a":{"c":2},"new":1}"#)
+      merged.as_ref().map(metadata_json).as_deref(),
+      Some(r#"{"k":"v","a":{"c":2},"z":0,"new":1}"#)
     );
     let stored = parse_object(Some(r#"{"k":1}"#)).unwrap();
-    assert_eq!(merge_metadata(stored, None).unwrap(), None);
+    assert!(merge_metadata(stored, None).unwrap().is_none());
+  }
+
+  #[test]
+  fn metadata_of_any_depth_merges_and_compares() {
+    let deep = format!("{}1{}", "{\"n\":".repeat(5_000), "}".repeat(5_000));
+    let stored = parse_object(Some(&format!(r#"{{"deep":{deep},"k":1}}"#))).unwrap();
+    let merged = merge_metadata(stored.clone(), Some(r#"{"k":2}"#)).unwrap();
+    assert_eq!(
+      merged.as_ref().map(metadata_json),
+      Some(format!(r#"{{"deep":{deep},"k":2}}"#))
+    );
+    assert!(!same_metadata(&merged, &stored));
+    let jsonb_rendering = parse_object(Some(r#"{"a": {"x": 1, "y": [1, 2]}}"#)).unwrap();
+    let compact = parse_object(Some(r#"{"a":{"x":1,"y":[1,2]}}"#)).unwrap();
+    assert!(same_metadata(&jsonb_rendering, &compact));
   }
 
   #[test]

@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 use crate::error::{Error, ErrorKind, Result};
 use crate::invite::User;
 use crate::lifecycle::{
-  apply_updates, merge_metadata, missing, parse_object, unique, Done, Op, Session,
+  apply_updates, merge_metadata, metadata_json, missing, parse_object, same_metadata, unique, Done,
+  Op, Session,
 };
 use crate::messages::shown_list;
 use crate::query::{Entity, Query};
@@ -169,9 +170,8 @@ fn apply(user: &mut User, item: &UserUpdate) -> Result<bool> {
   if let Some(metadata) = &item.metadata {
     let stored = parse_object(user.metadata.as_deref())?;
     let merged = merge_metadata(stored.clone(), metadata.as_deref())?;
-    // Compared as values: the stored text may be jsonb's rendering of the same object.
-    metadata_changed = merged != stored;
-    user.metadata = merged.map(|merged| serde_json::Value::Object(merged).to_string());
+    metadata_changed = !same_metadata(&merged, &stored);
+    user.metadata = merged.as_ref().map(metadata_json);
   }
   Ok(
     metadata_changed
