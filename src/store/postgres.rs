@@ -571,18 +571,7 @@ async fn save_users(connection: &Object, users: &[User]) -> Result<()> {
   if users.is_empty() {
     return Ok(());
   }
-  let ids: Vec<&str> = users.iter().map(|user| user.id.as_str()).collect();
-  let emails: Vec<&str> = users.iter().map(|user| user.email.as_str()).collect();
-  let first: Vec<Option<&str>> = users
-    .iter()
-    .map(|user| user.first_name.as_deref())
-    .collect();
-  let last: Vec<Option<&str>> = users.iter().map(|user| user.last_name.as_deref()).collect();
-  let avatar: Vec<Option<&str>> = users
-    .iter()
-    .map(|user| user.avatar_url.as_deref())
-    .collect();
-  let metadata: Vec<Option<&str>> = users.iter().map(|user| user.metadata.as_deref()).collect();
+  let columns = UserColumns::new(users);
   let updated_at: Vec<f64> = users.iter().map(|user| user.updated_at as f64).collect();
   let deleted_at: Vec<Option<f64>> = users
     .iter()
@@ -603,29 +592,18 @@ async fn save_users(connection: &Object, users: &[User]) -> Result<()> {
     .execute(
       &statement,
       &[
-        &ids,
-        &emails,
-        &first,
-        &last,
-        &avatar,
-        &metadata,
+        &columns.ids,
+        &columns.emails,
+        &columns.first_names,
+        &columns.last_names,
+        &columns.avatar_urls,
+        &columns.metadata,
         &updated_at,
         &deleted_at,
       ],
     )
     .await
-    .map_err(|error| match unique_violation("User", &error) {
-      Some((column, value, duplicate)) => {
-        let keys = users
-          .iter()
-          .map(|user| (user.id.as_str(), user.email.as_str()));
-        match offending_index(&column, &value, keys) {
-          Some(index) => duplicate.at(index),
-          None => duplicate,
-        }
-      }
-      None => database_error("cannot update the users", error),
-    })?;
+    .map_err(|error| unique_failure(error, "User", user_keys(users), "cannot update the users"))?;
   Ok(())
 }
 
@@ -905,18 +883,63 @@ fn insert_failure(error: tokio_postgres::Error, invites: &[Invite]) -> Error {
 /// A failed write of `invites`: a unique violation as Medusa's message with the index of the
 /// invite it names, anything else as a database error saying `what` failed.
 fn write_failure(error: tokio_postgres::Error, invites: &[Invite], what: &str) -> Error {
-  match unique_violation("Invite", &error) {
-    Some((column, value, duplicate)) => {
-      let keys = invites
-        .iter()
-        .map(|invite| (invite.id.as_str(), invite.email.as_str()));
-      match offending_index(&column, &value, keys) {
-        Some(index) => duplicate.at(index),
-        None => duplicate,
-      }
-    }
+  let keys = invites
+    .iter()
+    .map(|invite| (invite.id.as_str(), invite.email.as_str()));
+  unique_failure(error, "Invite", keys, what)
+}
+
+/// A failed write of rows of `entity` with these `(id, email)` keys, in input order: a unique
+/// violation as Medusa's message with the index of the row it names, anything else as a
+/// database error saying `what` failed.
+fn unique_failure<'a>(
+  error: tokio_postgres::Error,
+  entity: &str,
+  keys: impl Iterator<Item = (&'a str, &'a str)>,
+  what: &str,
+) -> Error {
+  match unique_violation(entity, &error) {
+    Some((column, value, duplicate)) => match offending_index(&column, &value, keys) {
+      Some(index) => duplicate.at(index),
+      None => duplicate,
+    },
     None => database_error(what, error),
   }
+}
+
+/// The user columns of a batch, as the arrays `unnest` reads.
+struct UserColumns<'a> {
+  ids: Vec<&'a str>,
+  emails: Vec<&'a str>,
+  first_names: Vec<Option<&'a str>>,
+  last_names: Vec<Option<&'a str>>,
+  avatar_urls: Vec<Option<&'a str>>,
+  metadata: Vec<Option<&'a str>>,
+}
+
+impl<'a> UserColumns<'a> {
+  fn new(users: &'a [User]) -> Self {
+    UserColumns {
+      ids: users.iter().map(|user| user.id.as_str()).collect(),
+      emails: users.iter().map(|user| user.email.as_str()).collect(),
+      first_names: users
+        .iter()
+        .map(|user| user.first_name.as_deref())
+        .collect(),
+      last_names: users.iter().map(|user| user.last_name.as_deref()).collect(),
+      avatar_urls: users
+        .iter()
+        .map(|user| user.avatar_url.as_deref())
+        .collect(),
+      metadata: users.iter().map(|user| user.metadata.as_deref()).collect(),
+    }
+  }
+}
+
+fn user_keys(users: &[User]) -> impl Iterator<Item = (&str, &str)> {
+  users
+    .iter()
+    .map(|user| (user.id.as_str(), user.email.as_str()))
 }
 
 /// Inserts a batch inside an open transaction (a caller's, or one the call opened).
@@ -956,10 +979,10 @@ async fn insert_invites_alone(connection: &Object, invites: &[Invite]) -> Result
 }
 
 async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
-  let emails: Vec<&str> = users.iter().map(|user| user.email.as_str()).collect();
+  let columns = UserColumns::new(users);
   execute_batch(
     connection,
-    &email_locks(emails.iter().copied()),
+    &email_locks(columns.emails.iter().copied()),
     "cannot lock the emails",
   )
   .await?;
@@ -970,7 +993,7 @@ async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
         r#"select email from "user" where deleted_at is null and email = any($1)"#,
       )
       .await?,
-      &[&emails],
+      &[&columns.emails],
     )
     .await
     .map_err(|error| database_error("cannot check existing users", error))?
@@ -985,30 +1008,24 @@ async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
       );
     }
   }
-  let ids: Vec<&str> = users.iter().map(|user| user.id.as_str()).collect();
-  let first: Vec<Option<&str>> = users
-    .iter()
-    .map(|user| user.first_name.as_deref())
-    .collect();
-  let last: Vec<Option<&str>> = users.iter().map(|user| user.last_name.as_deref()).collect();
-  let avatar: Vec<Option<&str>> = users
-    .iter()
-    .map(|user| user.avatar_url.as_deref())
-    .collect();
-  let metadata: Vec<Option<&str>> = users.iter().map(|user| user.metadata.as_deref()).collect();
   let created_at: Vec<f64> = users.iter().map(|user| user.created_at as f64).collect();
   connection
     .execute(&prepared(connection, r#"insert into "user" (id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at)
          select id, first_name, last_name, email, avatar_url, metadata::jsonb, to_timestamp(created_at / 1000), to_timestamp(created_at / 1000)
          from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
            as row(id, first_name, last_name, email, avatar_url, metadata, created_at)"#).await?,
-      &[&ids, &first, &last, &emails, &avatar, &metadata, &created_at],
+      &[
+        &columns.ids,
+        &columns.first_names,
+        &columns.last_names,
+        &columns.emails,
+        &columns.avatar_urls,
+        &columns.metadata,
+        &created_at,
+      ],
     )
     .await
-    .map_err(|error| match unique_violation("User", &error) {
-      Some((_, _, duplicate)) => duplicate,
-      None => database_error("cannot insert the users", error),
-    })?;
+    .map_err(|error| unique_failure(error, "User", user_keys(users), "cannot insert the users"))?;
   let with_roles: Vec<(&str, String)> = users
     .iter()
     .filter_map(|user| roles_json(&user.roles).map(|roles| (user.id.as_str(), roles)))
