@@ -130,13 +130,8 @@ impl SqliteStore {
   async fn read(&self, reader: &Reader, work: Work) -> Result<Outcome> {
     let _turn = reader.turn.lock().await;
     blocking(&reader.connection, work.rows(), move |connection| {
-      if work.is_single_read() {
-        // One statement reads one consistent state by itself.
-        return perform(connection, &work);
-      }
-      in_transaction(connection, "begin", |connection| perform(connection, &work))?
-        // A reader takes no lock that a writer holds.
-        .ok_or_else(|| Error::database("SQLite: database is locked"))
+      // A reader takes no lock that a writer holds: it is never busy.
+      perform_alone(connection, &work)?.ok_or_else(|| Error::database("SQLite: database is locked"))
     })
     .await
   }
@@ -335,6 +330,18 @@ fn in_transaction<T>(
     let _ = connection.execute_batch("rollback");
   }
   outcome.map(Some)
+}
+
+/// Runs a call's work outside a caller transaction: a one-statement read as it is (it reads
+/// one consistent state by itself), anything else in a transaction of its own. `Ok(None)`:
+/// the write lock was busy and nothing was done.
+fn perform_alone(connection: &mut Connection, work: &Work) -> Result<Option<Outcome>> {
+  if work.is_single_read() {
+    return perform(connection, work).map(Some);
+  }
+  in_transaction(connection, work.begin_sql(), |connection| {
+    perform(connection, work)
+  })
 }
 
 /// Begins a transaction; `false` when SQLite is busy (another connection writes).
@@ -762,13 +769,7 @@ impl Store for SqliteStore {
     }
     let _writer = self.writer().await?;
     locked(&self.connection, work.rows(), move |connection| {
-      if work.is_single_read() {
-        // One statement reads one consistent state by itself.
-        return perform(connection, &work).map(Some);
-      }
-      in_transaction(connection, work.begin_sql(), |connection| {
-        perform(connection, &work)
-      })
+      perform_alone(connection, &work)
     })
     .await
   }
