@@ -55,7 +55,7 @@ class Pending {
 
   complete(id, envelope) {
     // The native side puts `"retried":N` last in the envelope when there were retries
-    // (src/binding/mod.rs, with_retries); a quote can only be unescaped there in a key.
+    // (src/binding/mod.rs, envelope); a quote can only be unescaped there in a key.
     const retried = typeof envelope === "string" ? RETRIED.exec(envelope.slice(-32)) : null;
     if (retried) this.onRetried?.(Number(retried[1]));
     const resolve = this.#resolvers.get(id);

@@ -162,12 +162,12 @@ impl NativeModule {
     let module = Arc::clone(&self.module);
     spin::submitted();
     runtime::spawn(async move {
-      let envelope = if closed {
-        envelope(Err(Error::unexpected_state(CLOSED)))
+      let outcome = if closed {
+        Err(Error::unexpected_state(CLOSED))
       } else {
-        respond(work).await
+        caught(work).await
       };
-      let envelope = with_retries(envelope, module.take_retries());
+      let envelope = envelope(outcome, module.take_retries());
       completion.call(
         FnArgs::from((call_id, envelope)),
         ThreadsafeFunctionCallMode::NonBlocking,
@@ -333,34 +333,32 @@ impl NativeModule {
   }
 }
 
-/// Runs a call so that a panic becomes an `unexpected_state` error instead of crossing into
-/// Node, and wraps the outcome in the envelope.
+/// Runs a call and wraps its outcome in the envelope (no retries to tell).
 async fn respond(work: impl Future<Output = Result<String>> + Send + 'static) -> String {
-  let outcome = CatchUnwind(Box::pin(work)).await.unwrap_or_else(|_| {
+  envelope(caught(work).await, 0)
+}
+
+/// Runs a call so that a panic becomes an `unexpected_state` error instead of crossing into
+/// Node.
+async fn caught(work: impl Future<Output = Result<String>> + Send + 'static) -> Result<String> {
+  CatchUnwind(Box::pin(work)).await.unwrap_or_else(|_| {
     Err(Error::unexpected_state(
       "Internal error in medusa-invites; nothing was written",
     ))
-  });
-  envelope(outcome)
+  })
 }
 
-/// The envelope with `"retried": n` when PostgreSQL calls of this module were run again since
-/// the last reply (the JS side tells the app's logger).
-fn with_retries(envelope: String, retried: u64) -> String {
-  if retried == 0 {
-    return envelope;
-  }
-  // The envelope is our own one-object JSON: the field goes before its closing brace.
-  format!(
-    "{},\"retried\":{retried}}}",
-    &envelope[..envelope.len() - 1]
-  )
-}
-
-fn envelope(outcome: Result<String>) -> String {
+/// `{"ok": …}` or `{"error": …}`, with `"retried": n` last when PostgreSQL calls of this
+/// module ran again since the last reply (the JS side tells the app's logger).
+fn envelope(outcome: Result<String>, retried: u64) -> String {
+  let retried = if retried > 0 {
+    format!(",\"retried\":{retried}")
+  } else {
+    String::new()
+  };
   match outcome {
-    Ok(json) => format!("{{\"ok\":{json}}}"),
-    Err(error) => format!("{{\"error\":{}}}", error.to_json()),
+    Ok(json) => format!("{{\"ok\":{json}{retried}}}"),
+    Err(error) => format!("{{\"error\":{}{retried}}}", error.to_json()),
   }
 }
 
