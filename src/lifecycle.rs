@@ -149,12 +149,17 @@ pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
     Op::Restore { ids } => {
       // In input order: Medusa reports the first id's email when several collide. As Medusa,
       // a live invite among the ids is reported too (restoring it changes nothing).
-      let mut restored: Vec<Invite> = invites_in_order(session, ids, true).await?;
-      for invite in &mut restored {
-        invite.deleted_at = None;
-      }
+      let found = invites_in_order(session, ids, true).await?;
+      let restored: Vec<Invite> = found
+        .iter()
+        .filter(|invite| invite.deleted_at.is_some())
+        .map(|invite| Invite {
+          deleted_at: None,
+          ..invite.clone()
+        })
+        .collect();
       session.save_invites(&restored).await?;
-      Ok(Done::Ids(ids_of(&restored)))
+      Ok(Done::Ids(ids_of(&found)))
     }
     Op::Accept {
       invite_id,
@@ -175,8 +180,41 @@ pub(crate) fn unique(ids: &[String]) -> Vec<String> {
     .collect()
 }
 
-fn ids_of(invites: &[Invite]) -> Vec<String> {
-  invites.iter().map(|invite| invite.id.clone()).collect()
+/// A stored row found by its id: an invite or a user.
+pub(crate) trait HasId {
+  fn id(&self) -> &str;
+}
+
+impl HasId for Invite {
+  fn id(&self) -> &str {
+    &self.id
+  }
+}
+
+impl HasId for User {
+  fn id(&self) -> &str {
+    &self.id
+  }
+}
+
+pub(crate) fn ids_of<T: HasId>(rows: &[T]) -> Vec<String> {
+  rows.iter().map(|row| row.id().to_string()).collect()
+}
+
+/// Rows keyed by their ids.
+pub(crate) fn keyed_by_id<T: HasId>(rows: Vec<T>) -> HashMap<String, T> {
+  rows
+    .into_iter()
+    .map(|row| (row.id().to_string(), row))
+    .collect()
+}
+
+/// The rows of `found` in the order of `ids`, each once.
+pub(crate) fn in_input_order<T>(ids: &[String], mut found: HashMap<String, T>) -> Vec<T> {
+  unique(ids)
+    .iter()
+    .filter_map(|id| found.remove(id))
+    .collect()
 }
 
 /// `done`, in the order of `input`, each once.
@@ -194,16 +232,8 @@ async fn invites_by_id(
   ids: &[String],
   with_deleted: bool,
 ) -> Result<HashMap<String, Invite>> {
-  let found = session
-    .find_invites(&Query::by_ids(Entity::Invite, &unique(ids), with_deleted))
-    .await?;
-  Ok(
-    found
-      .rows
-      .into_iter()
-      .map(|invite| (invite.id.clone(), invite))
-      .collect(),
-  )
+  let query = Query::by_ids(Entity::Invite, &unique(ids), with_deleted);
+  Ok(keyed_by_id(session.find_invites(&query).await?.rows))
 }
 
 /// The invites with these ids, in the order of `ids`, each once.
@@ -212,13 +242,10 @@ async fn invites_in_order(
   ids: &[String],
   with_deleted: bool,
 ) -> Result<Vec<Invite>> {
-  let mut found = invites_by_id(session, ids, with_deleted).await?;
-  Ok(
-    unique(ids)
-      .iter()
-      .filter_map(|id| found.remove(id))
-      .collect(),
-  )
+  Ok(in_input_order(
+    ids,
+    invites_by_id(session, ids, with_deleted).await?,
+  ))
 }
 
 /// The ids of `ids` (each once, in order) that `found` lacks.

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use crate::error::{Error, ErrorKind, Result};
 use crate::invite::User;
 use crate::lifecycle::{
-  apply_updates, merge_metadata, metadata_json, missing, parse_object, same_metadata, unique, Done,
-  Op, Session,
+  apply_updates, ids_of, in_input_order, keyed_by_id, merge_metadata, metadata_json, missing,
+  parse_object, same_metadata, unique, Done, Op, Session,
 };
 use crate::messages::shown_list;
 use crate::query::{Entity, Query};
@@ -76,23 +76,19 @@ pub async fn perform(session: &mut dyn Session, op: &UserOp) -> Result<Done> {
     UserOp::Restore { ids } => {
       // Medusa restores (and reports) every user it finds, soft-deleted or not; in input
       // order, so the first id's email is the one reported when several collide.
-      let mut users = users_in_order(session, ids, true).await?;
-      let to_save: Vec<User> = users
-        .iter_mut()
+      let found = users_in_order(session, ids, true).await?;
+      let restored: Vec<User> = found
+        .iter()
         .filter(|user| user.deleted_at.is_some())
-        .map(|user| {
-          user.deleted_at = None;
-          user.clone()
+        .map(|user| User {
+          deleted_at: None,
+          ..user.clone()
         })
         .collect();
-      session.save_users(&to_save).await?;
-      Ok(Done::Ids(ids_of(&users)))
+      session.save_users(&restored).await?;
+      Ok(Done::Ids(ids_of(&found)))
     }
   }
-}
-
-fn ids_of(users: &[User]) -> Vec<String> {
-  users.iter().map(|user| user.id.clone()).collect()
 }
 
 async fn users_by_id(
@@ -100,16 +96,8 @@ async fn users_by_id(
   ids: &[String],
   with_deleted: bool,
 ) -> Result<HashMap<String, User>> {
-  let found = session
-    .find_users(&Query::by_ids(Entity::User, &unique(ids), with_deleted))
-    .await?;
-  Ok(
-    found
-      .rows
-      .into_iter()
-      .map(|user| (user.id.clone(), user))
-      .collect(),
-  )
+  let query = Query::by_ids(Entity::User, &unique(ids), with_deleted);
+  Ok(keyed_by_id(session.find_users(&query).await?.rows))
 }
 
 /// The users with these ids, in the order of `ids`, each once.
@@ -118,13 +106,10 @@ async fn users_in_order(
   ids: &[String],
   with_deleted: bool,
 ) -> Result<Vec<User>> {
-  let mut found = users_by_id(session, ids, with_deleted).await?;
-  Ok(
-    unique(ids)
-      .iter()
-      .filter_map(|id| found.remove(id))
-      .collect(),
-  )
+  Ok(in_input_order(
+    ids,
+    users_by_id(session, ids, with_deleted).await?,
+  ))
 }
 
 async fn update(session: &mut dyn Session, items: &[UserUpdate], now: i64) -> Result<Done> {
