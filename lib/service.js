@@ -199,9 +199,8 @@ function selector(config) {
   };
 }
 
-/** softDelete/restore results: `{ invite_id: [...] }`, or `{}` when nothing matched (as Medusa). */
-const linkable = (ids) => (ids.length > 0 ? { invite_id: ids } : {});
-const userLinkable = (ids) => (ids.length > 0 ? { user_id: ids } : {});
+/** softDelete/restore results: `{ invite_id: [...] }` (or `user_id`), or `{}` when nothing matched (as Medusa). */
+const linkable = (key, ids) => (ids.length > 0 ? { [key]: ids } : {});
 
 /** Medusa's other form of an update: `{ selector, data }` (filters, and the fields to set). */
 const isSelectorUpdate = (data) =>
@@ -419,13 +418,13 @@ class UserModuleService {
     const result = await this.#lifecycle("softDeleteInvites", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
       inviteDeletedMessages(result.ids, eventGroupId),
     );
-    return linkable(result.ids);
+    return linkable("invite_id", result.ids);
   }
 
   /** Medusa's `restoreInvites`: `{ invite_id: [...] }`; refused when a live invite now holds an email. */
   async restoreInvites(ids, config, sharedContext) {
     const result = await this.#lifecycle("restoreInvites", () => ({ ids: encodeIds(ids) }), sharedContext);
-    return linkable(result.ids);
+    return linkable("invite_id", result.ids);
   }
 
   /**
@@ -499,13 +498,13 @@ class UserModuleService {
     const result = await this.#lifecycle("softDeleteUsers", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
       userDeletedMessages(result.ids, eventGroupId),
     );
-    return userLinkable(result.ids);
+    return linkable("user_id", result.ids);
   }
 
   /** Medusa's `restoreUsers`: `{ user_id: [...] }` of every user found; refused when a live user now holds an email. No event, as Medusa. */
   async restoreUsers(ids, config, sharedContext) {
     const result = await this.#lifecycle("restoreUsers", () => ({ ids: encodeIds(ids) }), sharedContext);
-    return userLinkable(result.ids);
+    return linkable("user_id", result.ids);
   }
 
   /** Medusa's `listAndCountUsers`. */

@@ -117,10 +117,16 @@ function encodeQuery(value, what = "filters") {
   return encodeQueryValue(value, { what, budget, depth: 0, level: 0, ancestors: new Set() });
 }
 
-function encodeQueryValue(value, state) {
-  if (++state.budget.values > MAX_QUERY_VALUES) {
+/** Refuses a query whose keys and values so far, and `more` to come, pass the budget. */
+function checkBudget(state, more) {
+  if (state.budget.values + more > MAX_QUERY_VALUES) {
     refuse(`The ${state.what} are too large: at most ${MAX_QUERY_VALUES} keys and values`);
   }
+}
+
+function encodeQueryValue(value, state) {
+  checkBudget(state, 1);
+  state.budget.values += 1;
   if (typeof value !== "object" || value === null || isDate(value)) return encode(value, false);
   // Anything this deep is not a filter (the $and/$or limit comes first); only its type is sent.
   if (state.depth > 2 * MAX_FILTER_DEPTH + 8) return { $t: typeName(value) };
@@ -136,8 +142,8 @@ function encodeQueryValue(value, state) {
 function encodeQueryArray(value, state) {
   const inner = { ...state, depth: state.depth + 1 };
   const length = value.length;
-  // More items than the budget allows are refused by it; a sparse array's length is not walked.
-  if (length > MAX_QUERY_VALUES) refuse(`The ${state.what} are too large: at most ${MAX_QUERY_VALUES} keys and values`);
+  // Refused before it is walked: a sparse array can claim billions of items.
+  checkBudget(state, length);
   const items = new Array(length);
   for (let i = 0; i < length; i++) items[i] = encodeQueryValue(value[i], inner);
   return items;
