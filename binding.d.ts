@@ -16,40 +16,15 @@ export declare class NativeModule {
    * the thrown message is the error JSON.
    */
   constructor(optionsJson: string, onComplete: (arg0: number, arg1: string) => void)
-  /** `createInvites(call)`. */
-  createInvites(callId: number, callJson: string): void
-  /** `createUsers(call)`. */
-  createUsers(callId: number, callJson: string): void
   /**
-   * The rest of the lifecycle (spec §8): `method` is Medusa's method name; the result JSON
-   * is `output::done`'s, or one invite for `validateInviteToken`.
-   */
-  lifecycle(callId: number, method: string, callJson: string): void
-  /** Opens a caller transaction; completes with `{"ok": id}`. */
-  begin(callId: number, isolationLevel?: string | undefined | null): void
-  commit(callId: number, transaction: number): void
-  rollback(callId: number, transaction: number): void
-  /**
-   * Closes the database; open transactions roll back. Calls made from now on reject; a
+   * Starts one call: `method` is Medusa's method name (or `begin`, `commit`, `rollback`,
+   * `close`), `input_json` its `CallInput`. The work runs on the runtime and its envelope
+   * goes to the completion callback. A call made after `close()` rejects without running
+   * (the check is made here, on the JS thread, so it follows the order of the calls); a
    * second `close()` resolves.
    */
-  close(callId: number): void
+  call(callId: number, method: string, inputJson: string): void
 }
 
-/**
- * `count` durable SQLite commits of one small row each, on one connection to `path`.
- * Resolves with the nanoseconds of each commit, as a JSON array.
- */
-export declare function benchCommits(path: string, count: number): Promise<string>
-
-/**
- * The floor: `count` invites (ids, tokens, one transaction) created by a Rust loop on a
- * fresh module over `options_json`. Resolves with the nanoseconds the call took.
- */
-export declare function benchFloor(optionsJson: string, count: number, emailPrefix: string): Promise<string>
-
-/**
- * The query plan of `listInvites(filters, config)` on the database of `options_json`, one
- * line per plan node, as a JSON array (the storage tests and the benchmark show it).
- */
-export declare function explainListInvites(optionsJson: string, filtersJson: string, configJson: string): Promise<string>
+/** The names of the options the native side reads: `lib/service.js` sends exactly these. */
+export declare function nativeOptionNames(): Array<string>

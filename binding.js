@@ -836,6 +836,4 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeModule = nativeBinding.NativeModule
-module.exports.benchCommits = nativeBinding.benchCommits
-module.exports.benchFloor = nativeBinding.benchFloor
-module.exports.explainListInvites = nativeBinding.explainListInvites
+module.exports.nativeOptionNames = nativeBinding.nativeOptionNames

@@ -1,4 +1,4 @@
-// The read side of the invite lifecycle (docs/behaviour.md; /work/the README, "The invite lifecycle" "retrieveInvite",
+// The read side of the invite lifecycle (docs/behaviour.md, "retrieveInvite",
 // "listInvites"): retrieveInvite, listInvites and listAndCountInvites. Full DTOs equal to what
 // createInvites returned, select in DTO key order, skip/take/order/withDeleted, every filter the
 // decisions list (ids, emails, q, accepted, time operators, string operators, $or/$and), the

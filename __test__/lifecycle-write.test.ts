@@ -1,4 +1,4 @@
-// The write side of the invite lifecycle (docs/behaviour.md; /work/the README, "The invite lifecycle" "updateInvites",
+// The write side of the invite lifecycle (docs/behaviour.md, "updateInvites",
 // "deleteInvites", "softDeleteInvites", "restoreInvites"): exact return values, exact event
 // lists (one emit per call, `{ internal: true }`, after commit), exact errors with nothing
 // changed, change detection for updated_at, and the email/id rules around soft deletion.

@@ -16,10 +16,10 @@ const FOREIGN =
   "sharedContext.transactionManager was not issued by this medusa-invites module; use service.transaction() or service.begin()"
 const INVALID_ISOLATION =
   'Invalid isolationLevel, supported isolation levels are: ["read uncommitted","read committed","repeatable read","serializable"]'
-// src/service.rs TRANSACTION_FAILED
+// src/messages.rs TRANSACTION_FAILED
 const TRANSACTION_FAILED =
   "The transaction was rolled back: a call inside it failed. Pass enableNestedTransactions: true to let a call fail without ending the transaction"
-// src/service.rs CLOSED
+// src/messages.rs CLOSED
 const CLOSED = "The invite module is closed; create a new UserModuleService"
 
 const DTO_KEYS = ["id", "email", "accepted", "token", "expires_at", "metadata", "created_at", "updated_at", "deleted_at", "roles"]

@@ -18,10 +18,20 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { UserModuleService } = require("..");
-const { loadNative } = require("../lib/native");
 const { runCliBench } = require("./cli");
 
-const native = loadNative();
+/**
+ * The benchmark build (`npm run build:bench`, cargo feature `bench`): the production code
+ * plus the yardsticks `benchFloor`, `benchCommits` and `explainListInvites`, which the
+ * published addon does not contain. The API side runs the production build (`..`).
+ */
+function loadBenchAddon() {
+  const dir = path.join(__dirname, "..", "target", "bench-addon");
+  const file = fs.existsSync(dir) && fs.readdirSync(dir).find((name) => name.endsWith(".node"));
+  if (!file) throw new Error("The benchmark build is missing: run `npm run build:bench` (npm run bench does)");
+  return require(path.join(dir, file));
+}
+const native = loadBenchAddon();
 const SECRET = "bench-secret";
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-invites-bench-"));
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

@@ -69,12 +69,14 @@ function inviteCreatedMessages(ids, eventGroupId) {
 /**
  * Delivery after commit (docs/behaviour.md). With an aggregator the messages are saved into it;
  * unless the caller keeps them (`preventReleaseEvents`, or no bus), everything it holds is
- * emitted in one call and then cleared, as Medusa does. A failing `emit` rejects the call;
- * the invites stay committed.
+ * emitted in one call and then cleared, as Medusa does. No messages (`makeMessages` gives
+ * none or false): nothing is saved or emitted. A failing `emit` rejects the call; the
+ * invites stay committed.
  */
 async function deliver({ eventBus, messageAggregator, preventReleaseEvents }, makeMessages) {
   if (!eventBus && !messageAggregator) return;
   const messages = makeMessages();
+  if (!messages || messages.length === 0) return;
   if (messageAggregator) {
     messageAggregator.save(messages);
     if (preventReleaseEvents || !eventBus) return;

@@ -1,7 +1,7 @@
 "use strict";
 // The native module behind a promise API. Each call gets an id; the native side reports
 // `(id, envelope JSON)` through one completion callback per module (see src/binding/mod.rs).
-const { MedusaError } = require("./medusa-error");
+const { MedusaError, fromNative } = require("./medusa-error");
 const { currentPlatform, whatToDo } = require("./platform");
 
 /**
@@ -30,9 +30,27 @@ function describeLoadError(error) {
   return reasons.join("; ");
 }
 
+let optionNames;
+/** The names of the options the native side reads (src/options.rs, OPTION_NAMES). */
+function nativeOptionNames() {
+  optionNames ??= loadNative().nativeOptionNames();
+  return optionNames;
+}
+
 const MAX_CALL_ID = 0xffffffff;
-const RETRIED = /,"retried":(\d+)\}$/;
 const noop = () => {};
+
+/**
+ * Reads a call's envelope (src/binding/mod.rs): `{"ok": result, "replayed"?: true,
+ * "retried"?: n}` or `{"error": {type, message, index?}, "retried"?: n}`. Resolves with
+ * `{ ok, replayed }`; an error becomes a MedusaError, its `index` kept when `withIndex`.
+ */
+function readEnvelope(envelope, { withIndex }, onRetried) {
+  const reply = JSON.parse(envelope);
+  if (reply.retried) onRetried?.(reply.retried);
+  if (reply.error) throw fromNative(reply.error, { withIndex });
+  return { ok: reply.ok, replayed: reply.replayed === true };
+}
 
 /**
  * The calls in flight of one channel and their completion. The native completion callback
@@ -42,29 +60,32 @@ const noop = () => {};
  * half releases its resources then.
  */
 class Pending {
-  #resolvers = new Map();
+  #calls = new Map();
   /** Told how many PostgreSQL calls ran again (serialization failure, deadlock) since the last reply. */
   onRetried;
   /** A ref'd timer while calls are pending: the completion callback alone keeps no process alive. */
   #keepAlive;
 
-  add(id, resolve) {
-    this.#resolvers.set(id, resolve);
+  add(id, call) {
+    this.#calls.set(id, call);
     this.#keepAlive ??= setInterval(noop, 2 ** 30);
   }
 
-  complete(id, envelope) {
-    // The native side puts `"retried":N` last in the envelope when there were retries
-    // (src/binding/mod.rs, envelope); a quote can only be unescaped there in a key.
-    const retried = typeof envelope === "string" ? RETRIED.exec(envelope.slice(-32)) : null;
-    if (retried) this.onRetried?.(Number(retried[1]));
-    const resolve = this.#resolvers.get(id);
-    this.#resolvers.delete(id);
-    if (this.#resolvers.size === 0 && this.#keepAlive) {
+  /** Settles call `id` with its envelope, or with `thrown` when it could not start. */
+  complete(id, envelope, thrown) {
+    const call = this.#calls.get(id);
+    this.#calls.delete(id);
+    if (this.#calls.size === 0 && this.#keepAlive) {
       clearInterval(this.#keepAlive);
       this.#keepAlive = undefined;
     }
-    resolve?.(envelope);
+    if (!call) return;
+    if (thrown) return call.reject(thrown);
+    try {
+      call.resolve(readEnvelope(envelope, call.options, this.onRetried));
+    } catch (error) {
+      call.reject(error);
+    }
   }
 }
 
@@ -85,20 +106,22 @@ class NativeChannel {
     this.#pending.onRetried = listener;
   }
 
-  /** Starts `method(id, ...args)` natively; resolves with its envelope JSON text. */
-  call(method, ...args) {
+  /**
+   * Runs `method` natively with `input` (a CallInput object, or its JSON text); resolves
+   * with `{ ok, replayed }`, rejects with a MedusaError (`index` kept when `withIndex`).
+   */
+  call(method, input = {}, { withIndex = true } = {}) {
     return new Promise((resolve, reject) => {
       const id = this.#nextId;
       this.#nextId = id === MAX_CALL_ID ? 1 : id + 1;
-      this.#pending.add(id, resolve);
+      this.#pending.add(id, { resolve, reject, options: { withIndex } });
       try {
-        this.#module[method](id, ...args);
+        this.#module.call(id, method, typeof input === "string" ? input : JSON.stringify(input));
       } catch (error) {
-        this.#pending.complete(id, undefined);
-        reject(error);
+        this.#pending.complete(id, undefined, error);
       }
     });
   }
 }
 
-module.exports = { NativeChannel, loadNative };
+module.exports = { NativeChannel, loadNative, nativeOptionNames };

@@ -1,7 +1,7 @@
 "use strict";
 // UserModuleService: Medusa's module surface over the native module. Input is snapshotted
 // here (wire.js), the work runs natively off the JS thread, DTOs and events are built here.
-const { MedusaError, fromNative, fromNativeThrow } = require("./medusa-error");
+const { MedusaError, fromNativeThrow } = require("./medusa-error");
 const {
   encodeInvite, encodeUser, encodeInviteUpdate, encodeUserUpdate, encodeIds, encodeQuery, encodeConfig, encodeToken, encodeContext,
   isRefusal, checkLength,
@@ -11,14 +11,10 @@ const {
   userDeletedMessages, inviteAcceptedMessage, deliver,
 } = require("./events");
 const { InviteTransaction, joinTransaction, reserveDelivery, markClosed } = require("./transaction");
-const { NativeChannel } = require("./native");
+const { NativeChannel, nativeOptionNames } = require("./native");
+const { PART, nextTurn } = require("./parts");
+const { inviteDtos, storedDto, selector, linkable } = require("./dto");
 
-/** Options the native side reads; the rest (eventBus) stays in JS. */
-const NATIVE_OPTIONS = [
-  "jwt_secret", "jwt_public_key", "jwt_options", "jwt_verify_options", "valid_duration",
-  "database", "sqliteSynchronous", "idempotencyRetentionSeconds", "databasePoolSize",
-  "databaseConnectTimeoutMs",
-];
 
 function invalidArgument(message) {
   return new MedusaError(MedusaError.Types.INVALID_ARGUMENT, message);
@@ -58,13 +54,6 @@ function encodeList(data, encodeItem) {
 }
 
 /**
- * Batches are read, sent and answered in parts of this many items, with a turn of the event
- * loop between parts: a batch of 100,000 never holds the event loop for long.
- */
-const PART = 2_000;
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-
-/**
  * A batch in wire form: `{ single, items, rest }`. Its shape and first part are read now;
  * `await rest()` reads the other parts, a turn of the event loop apart, and resolves with
  * the items' JSON text.
@@ -99,108 +88,17 @@ function encodeBatch(data, encodeItem, method) {
   return { ...batch, rest };
 }
 
-/** Reads the rest of a batch, sends the call to the native side and unwraps its envelope. */
-async function callNative(invoke, batch, context, transaction) {
+/** A call's input as the native side reads it (src/binding/call.rs): its arguments by name. */
+function callInput(args, context, transaction) {
+  return { context: context.wire, transaction: transaction?.id, args };
+}
+
+/** A batch call's input, as JSON text: the items go in as the parts `encodeBatch` wrote. */
+async function batchInput(batch, context, transaction) {
   const items = await batch.rest();
-  const head = JSON.stringify(transaction
-    ? { context: context.wire, single: batch.single, transaction: transaction.id }
-    : { context: context.wire, single: batch.single });
-  const reply = JSON.parse(await invoke(`${head.slice(0, -1)},"items":${items}}`));
-  if (reply.error) throw fromNative(reply.error, { withIndex: !batch.single });
-  if (reply.replayed) reply.ok.replayed = true;
-  return reply.ok;
+  const head = JSON.stringify({ context: context.wire, transaction: transaction?.id, single: batch.single });
+  return `${head.slice(0, -1)},"items":${items}}`;
 }
-
-function unwrap(reply) {
-  const parsed = JSON.parse(reply);
-  if (parsed.error) throw fromNative(parsed.error);
-  return parsed.ok;
-}
-
-/** The tokens of a response one by one: `tokens` is their text joined by "\n". */
-function tokenReader(tokens) {
-  // A replay stored by an earlier version holds an array.
-  if (Array.isArray(tokens)) return (i) => tokens[i];
-  let from = 0;
-  return () => {
-    let to = tokens.indexOf("\n", from);
-    if (to === -1) to = tokens.length;
-    const token = tokens.slice(from, to);
-    from = to + 1;
-    return token;
-  };
-}
-
-/** The DTOs of created invites, built a part at a time (see `PART`). */
-async function inviteDtos(items, { now, expiresAt, ids, tokens, times }) {
-  const dtos = new Array(items.length);
-  const nextToken = tokenReader(tokens);
-  for (let i = 0; i < items.length; i++) {
-    if (i > 0 && i % PART === 0) await nextTurn();
-    const item = items[i];
-    dtos[i] = {
-      id: ids[i],
-      email: item.email,
-      accepted: item.accepted === true,
-      token: nextToken(i),
-      expires_at: new Date(expiresAt),
-      metadata: item.metadata ? JSON.parse(item.metadata.$json) : null,
-      created_at: new Date(now),
-      updated_at: new Date(now),
-      deleted_at: null,
-      roles: item.roles ? item.roles.$array.slice() : null,
-    };
-  }
-  for (const [index, createdAt, updatedAt, deletedAt] of times) {
-    dtos[index].created_at = new Date(createdAt);
-    dtos[index].updated_at = new Date(updatedAt);
-    dtos[index].deleted_at = deletedAt === null ? null : new Date(deletedAt);
-  }
-  return dtos;
-}
-
-function userDto(user) {
-  return {
-    ...user,
-    metadata: user.metadata === null ? null : JSON.parse(user.metadata),
-    created_at: new Date(user.created_at),
-    updated_at: new Date(user.updated_at),
-    deleted_at: user.deleted_at === null ? null : new Date(user.deleted_at),
-    roles: user.roles ?? null,
-  };
-}
-
-/** A stored invite (native JSON) as Medusa's InviteDTO. */
-function storedInviteDto(invite) {
-  return {
-    id: invite.id,
-    email: invite.email,
-    accepted: invite.accepted,
-    token: invite.token,
-    expires_at: new Date(invite.expires_at),
-    metadata: invite.metadata === null ? null : JSON.parse(invite.metadata),
-    created_at: new Date(invite.created_at),
-    updated_at: new Date(invite.updated_at),
-    deleted_at: invite.deleted_at === null ? null : new Date(invite.deleted_at),
-    roles: invite.roles ?? null,
-  };
-}
-
-/** `config.select`: `id` and the selected keys, in DTO key order (Medusa always adds the id). */
-function selector(config) {
-  const select = config?.select;
-  if (!Array.isArray(select)) return (dto) => dto;
-  checkLength(select.length);
-  const wanted = new Set(["id", ...select.filter((key) => typeof key === "string")]);
-  return (dto) => {
-    const out = {};
-    for (const key of Object.keys(dto)) if (wanted.has(key)) out[key] = dto[key];
-    return out;
-  };
-}
-
-/** softDelete/restore results: `{ invite_id: [...] }` (or `user_id`), or `{}` when nothing matched (as Medusa). */
-const linkable = (key, ids) => (ids.length > 0 ? { [key]: ids } : {});
 
 /** Medusa's other form of an update: `{ selector, data }` (filters, and the fields to set). */
 const isSelectorUpdate = (data) =>
@@ -232,8 +130,9 @@ class UserModuleService {
       if (logger !== undefined && logger !== null && typeof logger.warn !== "function") {
         throw invalidArgument("The logger option must be an object with a warn(message) method");
       }
+      // Only what the native side reads (the rest, eventBus and logger, stays here).
       const nativeOptions = {};
-      for (const name of NATIVE_OPTIONS) nativeOptions[name] = options[name];
+      for (const name of nativeOptionNames()) nativeOptions[name] = options[name];
       json = JSON.stringify(nativeOptions);
     } catch (error) {
       if (MedusaError.isMedusaError(error)) throw error;
@@ -254,20 +153,13 @@ class UserModuleService {
    */
   async createInvites(data, sharedContext) {
     const batch = encodeBatch(data, encodeInvite, "createInvites");
-    const context = snapshot("sharedContext", () => encodeContext(sharedContext));
-    const transaction = joinTransaction(context.transactionManager, this);
-    const delivery = transaction && reserveDelivery(transaction);
-    let created;
-    try {
-      created = await callNative((json) => this.#native.call("createInvites", json), batch, context, transaction);
-    } catch (error) {
-      delivery?.failed();
-      throw error;
-    }
+    const { ok: created } = await this.#call("createInvites", sharedContext, {
+      batch,
+      // A replayed call (idempotencyKey) or an empty one has nothing new to announce.
+      events: (created, eventGroupId, replayed) =>
+        !replayed && created.ids.length > 0 && inviteCreatedMessages(created.ids, eventGroupId),
+    });
     const dtos = await inviteDtos(batch.items, created);
-    // A replayed call (idempotencyKey) or an empty one has nothing new to announce.
-    const announce = dtos.length > 0 && !created.replayed;
-    await this.#announce(context, delivery, announce && (() => inviteCreatedMessages(created.ids, context.events.eventGroupId)));
     return batch.single ? dtos[0] : dtos;
   }
 
@@ -277,57 +169,48 @@ class UserModuleService {
    */
   async createUsers(data, sharedContext) {
     const batch = encodeBatch(data, encodeUser, "createUsers");
-    const context = snapshot("sharedContext", () => encodeContext(sharedContext));
-    const transaction = joinTransaction(context.transactionManager, this);
-    const delivery = transaction && reserveDelivery(transaction);
-    let users;
-    try {
-      users = await callNative((json) => this.#native.call("createUsers", json), batch, context, transaction);
-    } catch (error) {
-      delivery?.failed();
-      throw error;
-    }
-    const dtos = users.map(userDto);
-    const ids = dtos.map((user) => user.id);
-    await this.#announce(context, delivery, ids.length > 0 && (() => userCreatedMessages(ids, context.events.eventGroupId)));
+    const { ok: users } = await this.#call("createUsers", sharedContext, {
+      batch,
+      events: (users, eventGroupId) => userCreatedMessages(users.map((user) => user.id), eventGroupId),
+    });
+    const dtos = users.map(storedDto);
     return batch.single ? dtos[0] : dtos;
   }
 
   /**
-   * Delivers a call's events (docs/behaviour.md): after the caller's transaction commits when there is
-   * one, else now. `makeMessages` false means there is nothing to announce.
+   * Every call goes through here: snapshots `sharedContext`, joins its transaction, runs
+   * `method` natively with `args` (or a `batch` from `encodeBatch`), and delivers the call's
+   * events (docs/behaviour.md): after the caller's transaction commits when there is one,
+   * else now. `events(result, eventGroupId, replayed)` gives the messages once the call has
+   * succeeded (false or none: nothing to announce). Resolves with `{ ok, replayed }`.
    */
-  async #announce(context, delivery, makeMessages) {
-    const deliverEvents = makeMessages
-      ? () => deliver({ eventBus: this.#eventBus, ...context.events }, makeMessages)
-      : undefined;
-    if (delivery) delivery.done(deliverEvents);
-    else if (deliverEvents) await deliverEvents();
-  }
-
-  /**
-   * One lifecycle call (docs/behaviour.md) through the native `lifecycle` method. `events(result)`
-   * returns the messages to announce (or false) once the call has succeeded.
-   */
-  async #lifecycle(method, encodeArgs, sharedContext, events) {
-    const args = snapshot(`The input of ${method}`, encodeArgs);
+  async #call(method, sharedContext, { args, batch, events }) {
     const context = snapshot("sharedContext", () => encodeContext(sharedContext));
     const transaction = joinTransaction(context.transactionManager, this);
     const delivery = events && transaction ? reserveDelivery(transaction) : undefined;
-    const call = { context: context.wire, args };
-    if (transaction) call.transaction = transaction.id;
-    let result;
+    let reply;
     try {
-      result = unwrap(await this.#native.call("lifecycle", method, JSON.stringify(call)));
+      const input = batch ? await batchInput(batch, context, transaction) : callInput(args, context, transaction);
+      // An error's `index` names an item of an array; one object in has no index.
+      reply = await this.#native.call(method, input, { withIndex: !batch?.single });
     } catch (error) {
       delivery?.failed();
       throw error;
     }
     if (events) {
-      const messages = events(result, context.events.eventGroupId);
-      await this.#announce(context, delivery, messages && messages.length > 0 && (() => messages));
+      const { eventGroupId } = context.events;
+      const deliverEvents = () =>
+        deliver({ eventBus: this.#eventBus, ...context.events }, () => events(reply.ok, eventGroupId, reply.replayed));
+      if (delivery) delivery.done(deliverEvents);
+      else await deliverEvents();
     }
-    return result;
+    return reply;
+  }
+
+  /** A call whose arguments `readArgs` reads from the caller's values (see `#call`); resolves with its result. */
+  async #run(method, readArgs, sharedContext, events) {
+    const args = snapshot(`The input of ${method}`, readArgs);
+    return (await this.#call(method, sharedContext, { args, events })).ok;
   }
 
   /**
@@ -336,13 +219,13 @@ class UserModuleService {
    */
   async #find(method, key, value, config, sharedContext) {
     let select;
-    const result = await this.#lifecycle(method, () => {
+    const result = await this.#run(method, () => {
       select = selector(config);
       return { [key]: encodeQuery(value), config: encodeConfig(config) };
     }, sharedContext);
     const dtos = result.invites
-      ? result.invites.map((invite) => select(storedInviteDto(invite)))
-      : result.users.map((user) => select(userDto(user)));
+      ? result.invites.map((invite) => select(storedDto(invite)))
+      : result.users.map((user) => select(storedDto(user)));
     return result.count === undefined ? dtos : [dtos, result.count];
   }
 
@@ -351,13 +234,13 @@ class UserModuleService {
    * jwt_verify_options ?? jwt_options) and returns the live invite whose current token it is.
    */
   async validateInviteToken(token, sharedContext) {
-    const invite = await this.#lifecycle("validateInviteToken", () => ({ token: encodeToken(token) }), sharedContext);
-    return storedInviteDto(invite);
+    const invite = await this.#run("validateInviteToken", () => ({ token: encodeToken(token) }), sharedContext);
+    return storedDto(invite);
   }
 
   /** Medusa's `refreshInviteTokens`: new tokens and expiry; the old tokens stop validating. */
   async refreshInviteTokens(inviteIds, sharedContext) {
-    const { invites } = await this.#lifecycle(
+    const { invites } = await this.#run(
       "refreshInviteTokens",
       () => ({ ids: encodeIds(inviteIds) }),
       sharedContext,
@@ -367,7 +250,7 @@ class UserModuleService {
         return ids.length > 0 && inviteUpdatedMessages(ids, ids, "created", eventGroupId);
       },
     );
-    return invites.map(storedInviteDto);
+    return invites.map(storedDto);
   }
 
   /** Medusa's `retrieveInvite`: not_found when there is no such (live) invite. */
@@ -389,7 +272,7 @@ class UserModuleService {
   /** Medusa's `updateInvites`: one object in, one out; an array in, an array out. */
   async updateInvites(data, sharedContext) {
     let single;
-    const { invites } = await this.#lifecycle(
+    const { invites } = await this.#run(
       "updateInvites",
       () => {
         single = !Array.isArray(data);
@@ -402,20 +285,20 @@ class UserModuleService {
         return inviteUpdatedMessages(updated, invites.map((invite) => invite.id), "token_generated", eventGroupId);
       },
     );
-    const dtos = invites.map(storedInviteDto);
+    const dtos = invites.map(storedDto);
     return single ? dtos[0] : dtos;
   }
 
   /** Medusa's `deleteInvites`: removes the rows for good. */
   async deleteInvites(ids, sharedContext) {
-    await this.#lifecycle("deleteInvites", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
+    await this.#run("deleteInvites", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
       inviteDeletedMessages(result.ids, eventGroupId),
     );
   }
 
   /** Medusa's `softDeleteInvites`: `{ invite_id: [...] }`; the emails become free again. */
   async softDeleteInvites(ids, config, sharedContext) {
-    const result = await this.#lifecycle("softDeleteInvites", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
+    const result = await this.#run("softDeleteInvites", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
       inviteDeletedMessages(result.ids, eventGroupId),
     );
     return linkable("invite_id", result.ids);
@@ -423,7 +306,7 @@ class UserModuleService {
 
   /** Medusa's `restoreInvites`: `{ invite_id: [...] }`; refused when a live invite now holds an email. */
   async restoreInvites(ids, config, sharedContext) {
-    const result = await this.#lifecycle("restoreInvites", () => ({ ids: encodeIds(ids) }), sharedContext);
+    const result = await this.#run("restoreInvites", () => ({ ids: encodeIds(ids) }), sharedContext);
     return linkable("invite_id", result.ids);
   }
 
@@ -433,7 +316,7 @@ class UserModuleService {
    * `user`) and soft-deletes the invite. Resolves with the UserDTO.
    */
   async acceptInvite(token, user, sharedContext) {
-    const result = await this.#lifecycle(
+    const result = await this.#run(
       "acceptInvite",
       () => ({ token: encodeToken(token), user: user === undefined || user === null ? null : encodeUser(user) }),
       sharedContext,
@@ -444,7 +327,7 @@ class UserModuleService {
         inviteAcceptedMessage(result.inviteId, eventGroupId),
       ],
     );
-    return userDto(result.user);
+    return storedDto(result.user);
   }
 
   /** Medusa's `retrieveUser`. */
@@ -473,7 +356,7 @@ class UserModuleService {
       return first;
     }
     let single;
-    const { users, changed } = await this.#lifecycle(
+    const { users, changed } = await this.#run(
       "updateUsers",
       () => {
         single = !Array.isArray(data);
@@ -482,20 +365,20 @@ class UserModuleService {
       sharedContext,
       ({ users, changed }, eventGroupId) => userUpdatedMessages(users.filter((_, index) => changed[index]).map((user) => user.id), eventGroupId),
     );
-    const dtos = users.map(userDto);
+    const dtos = users.map(storedDto);
     return single ? dtos[0] : dtos;
   }
 
   /** Medusa's `deleteUsers`: removes the rows for good (soft-deleted ones too); `user.user.deleted` per row. */
   async deleteUsers(ids, sharedContext) {
-    await this.#lifecycle("deleteUsers", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
+    await this.#run("deleteUsers", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
       userDeletedMessages(result.ids, eventGroupId),
     );
   }
 
   /** Medusa's `softDeleteUsers`: `{ user_id: [...] }`, or `{}` when no live user matched; the emails become free again. */
   async softDeleteUsers(ids, config, sharedContext) {
-    const result = await this.#lifecycle("softDeleteUsers", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
+    const result = await this.#run("softDeleteUsers", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
       userDeletedMessages(result.ids, eventGroupId),
     );
     return linkable("user_id", result.ids);
@@ -503,7 +386,7 @@ class UserModuleService {
 
   /** Medusa's `restoreUsers`: `{ user_id: [...] }` of every user found; refused when a live user now holds an email. No event, as Medusa. */
   async restoreUsers(ids, config, sharedContext) {
-    const result = await this.#lifecycle("restoreUsers", () => ({ ids: encodeIds(ids) }), sharedContext);
+    const result = await this.#run("restoreUsers", () => ({ ids: encodeIds(ids) }), sharedContext);
     return linkable("user_id", result.ids);
   }
 
@@ -527,7 +410,7 @@ class UserModuleService {
     if (isolationLevel !== undefined && typeof isolationLevel !== "string") {
       throw invalidArgument("isolationLevel must be a string");
     }
-    const id = unwrap(await this.#native.call("begin", isolationLevel));
+    const { ok: id } = await this.#native.call("begin", { args: { isolationLevel } });
     const handle = new InviteTransaction(this.#native, id, this);
     for (const reference of this.#transactions) {
       if (reference.deref()?.state !== "open") this.#transactions.delete(reference);
@@ -556,7 +439,7 @@ class UserModuleService {
 
   /** Closes the database; open transactions roll back. Calls made afterwards reject with `unexpected_state`. */
   async close() {
-    unwrap(await this.#native.call("close"));
+    await this.#native.call("close");
     for (const reference of this.#transactions) {
       const handle = reference.deref();
       if (handle) markClosed(handle);

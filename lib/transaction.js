@@ -3,7 +3,7 @@
 // as `sharedContext.transactionManager` and several calls commit or roll back together.
 // Events of the calls are held here and delivered after commit, in call order; a rollback
 // drops them (docs/behaviour.md).
-const { MedusaError, fromNative } = require("./medusa-error");
+const { MedusaError } = require("./medusa-error");
 
 /** Handle → its state; only the module that issued a handle finds it here. */
 const internals = new WeakMap();
@@ -30,12 +30,13 @@ class InviteTransaction {
     self.state = "committing";
     // Calls already made with this handle belong to it: let them finish first.
     await Promise.allSettled(self.pending.map((call) => call.settled));
-    const reply = JSON.parse(await self.native.call("commit", self.id));
     const pending = self.pending;
     self.pending = [];
-    if (reply.error) {
+    try {
+      await self.native.call("commit", { transaction: self.id });
+    } catch (error) {
       self.state = "rolled back";
-      throw fromNative(reply.error);
+      throw error;
     }
     self.state = "committed";
     let firstFailure;
@@ -57,9 +58,11 @@ class InviteTransaction {
     self.state = "rolling back";
     await Promise.allSettled(self.pending.map((call) => call.settled));
     self.pending = [];
-    const reply = JSON.parse(await self.native.call("rollback", self.id));
-    self.state = "rolled back";
-    if (reply.error) throw fromNative(reply.error);
+    try {
+      await self.native.call("rollback", { transaction: self.id });
+    } finally {
+      self.state = "rolled back";
+    }
   }
 }
 

@@ -124,6 +124,7 @@ function checkBudget(state, more) {
   }
 }
 
+/** One value of a query (see `encodeQuery`), counted against the budget as it is read. */
 function encodeQueryValue(value, state) {
   checkBudget(state, 1);
   state.budget.values += 1;

@@ -1,7 +1,8 @@
 //! `sharedContext` (docs/behaviour.md): every field of Medusa's `Context` is accepted and type-checked.
 //! The JS side sends it as a typed snapshot (see `wire`); the event bus and the message
-//! aggregator themselves stay in JS, so only their presence arrives here, and a
-//! `transactionManager` arrives as the id of a transaction this module issued.
+//! aggregator themselves stay in JS, so only their presence arrives here. The
+//! `transactionManager` stays in JS too: a call made in one of this module's transactions
+//! carries its id beside the context (`transaction` in the call's input).
 
 use serde_json::Value;
 

@@ -11,22 +11,8 @@ pub enum ErrorKind {
   InvalidData,
   InvalidArgument,
   NotFound,
-  Conflict,
   UnexpectedState,
   DatabaseError,
-}
-
-impl ErrorKind {
-  pub fn as_str(self) -> &'static str {
-    match self {
-      ErrorKind::InvalidData => "invalid_data",
-      ErrorKind::InvalidArgument => "invalid_argument",
-      ErrorKind::NotFound => "not_found",
-      ErrorKind::Conflict => "conflict",
-      ErrorKind::UnexpectedState => "unexpected_state",
-      ErrorKind::DatabaseError => "database_error",
-    }
-  }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]

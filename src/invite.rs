@@ -97,3 +97,22 @@ pub fn roles_json(roles: &Option<Vec<String>>) -> Option<String> {
     .as_ref()
     .map(|roles| serde_json::Value::from(roles.clone()).to_string())
 }
+
+/// `count` live invites `invite_000000`, … with emails `row0@example.com`, …, for tests.
+#[cfg(test)]
+pub fn sample_invites(count: usize) -> Vec<Invite> {
+  (0..count)
+    .map(|n| Invite {
+      id: format!("invite_{n:06}"),
+      email: format!("row{n}@example.com"),
+      accepted: false,
+      token: format!("token{n}"),
+      expires_at: 2,
+      metadata: None,
+      created_at: 1,
+      updated_at: 1,
+      deleted_at: None,
+      roles: None,
+    })
+    .collect()
+}

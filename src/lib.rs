@@ -2,17 +2,23 @@
 //! `binding` is the only napi code.
 
 pub mod context;
+pub mod create;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod invite;
 pub mod lifecycle;
 pub mod messages;
+pub mod metadata;
 pub mod options;
 pub mod query;
+pub mod rows;
 pub mod service;
+pub mod session;
 pub mod store;
 pub mod timespan;
 pub mod token;
+pub mod transactions;
 pub mod users;
 pub mod validation;
 pub mod verify;

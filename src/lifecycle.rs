@@ -1,50 +1,36 @@
-//! The rest of the invite lifecycle (docs/behaviour.md): what each call reads and writes, written once
-//! over a `Session` (an open transaction of either backend).
+//! What each call reads and writes (docs/behaviour.md), written once over a `Session` (an open
+//! transaction of either backend): `Op` is a call's work, `perform` does it, `Done` is what it
+//! produced. The user calls beyond `createUsers` are in `users`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use indexmap::IndexMap;
-use serde_json::value::RawValue;
-use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
+use crate::idempotency::Replay;
 use crate::invite::{Invite, InviteUpdate, User};
-use crate::messages::{shown, shown_list};
+use crate::messages;
+use crate::metadata::{merge_metadata, metadata_json, parse_object, same_metadata};
 use crate::query::{Entity, Query};
+use crate::rows::{apply_updates, ids_of, in_input_order, in_order, keyed_by_id, missing, unique};
+use crate::session::{Found, Session};
 use crate::token::TokenSigner;
 use crate::users::{self, UserOp};
 
-/// Rows of a query, with the count of every match when it asked for one.
-pub struct Found<T> {
-  pub rows: Vec<T>,
-  pub count: Option<i64>,
-}
-
-/// An open transaction: the few statements the lifecycle is made of.
-#[async_trait]
-pub trait Session: Send {
-  async fn find_invites(&mut self, query: &Query) -> Result<Found<Invite>>;
-  async fn find_users(&mut self, query: &Query) -> Result<Found<User>>;
-  /// Writes every column of these existing invites (found by id). A live invite already
-  /// holding an email is `Invite with email: <email>, already exists.`
-  async fn save_invites(&mut self, invites: &[Invite]) -> Result<()>;
-  /// Deletes the rows with these ids; returns the ids deleted.
-  async fn delete_invites(&mut self, ids: &[String]) -> Result<Vec<String>>;
-  /// Inserts users; a live user's email is `User with email: <email>, already exists.`
-  async fn insert_users(&mut self, users: &[User]) -> Result<()>;
-  /// Writes every column of these existing users (found by id). A live user already holding
-  /// an email is `User with email: <email>, already exists.`
-  async fn save_users(&mut self, users: &[User]) -> Result<()>;
-  /// Deletes the users with these ids; returns the ids deleted.
-  async fn delete_users(&mut self, ids: &[String]) -> Result<Vec<String>>;
-}
-
-/// One lifecycle call's work.
+/// One call's work.
 pub enum Op {
-  /// `list*`, `listAndCount*`, `retrieve*`.
+  /// `createInvites`: inserts the invites, unless `replay` finds the response of an earlier
+  /// call with the same key and input; then it writes nothing.
+  CreateInvites {
+    invites: Vec<Invite>,
+    replay: Option<Replay>,
+  },
+  /// `createUsers`.
+  CreateUsers {
+    users: Vec<User>,
+  },
+  /// `list*`, `listAndCount*`, `retrieve*`, `validateInviteToken`.
   Find(Query),
   /// `refreshInviteTokens`: new tokens and `expires_at` for live invites.
   Refresh {
@@ -82,6 +68,8 @@ impl Op {
   /// Rows the call touches, to decide where a backend runs it (see `store::sqlite`).
   pub fn rows(&self) -> usize {
     match self {
+      Op::CreateInvites { invites, .. } => invites.len(),
+      Op::CreateUsers { users } => users.len(),
       Op::Find(query) => query.expected_rows(),
       Op::Refresh { ids, .. }
       | Op::Delete { ids }
@@ -97,10 +85,19 @@ impl Op {
   pub fn is_read(&self) -> bool {
     matches!(self, Op::Find(_))
   }
+
+  /// One statement that reads: it sees one consistent state without a transaction.
+  pub fn is_single_read(&self) -> bool {
+    matches!(self, Op::Find(query) if !query.count)
+  }
 }
 
-/// What a lifecycle call produced.
+/// What a call produced.
 pub enum Done {
+  /// The invites of `CreateInvites` were written.
+  Written,
+  /// The stored response of an earlier call with the same idempotency key and input.
+  Replayed(String),
   Invites(Found<Invite>),
   Users(Found<User>),
   /// Invites in input order, with whether each changed (`user.invite.updated`).
@@ -123,6 +120,16 @@ pub enum Done {
 
 pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
   match op {
+    Op::CreateInvites { invites, replay } => {
+      create_invites(session, invites, replay.as_ref()).await
+    }
+    Op::CreateUsers { users } => {
+      session.insert_users(users).await?;
+      Ok(Done::Users(Found {
+        rows: users.clone(),
+        count: None,
+      }))
+    }
     Op::Find(query) => Ok(match query.entity {
       Entity::Invite => Done::Invites(session.find_invites(query).await?),
       Entity::User => Done::Users(session.find_users(query).await?),
@@ -171,59 +178,24 @@ pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
   }
 }
 
-pub(crate) fn unique(ids: &[String]) -> Vec<String> {
-  let mut seen = HashSet::new();
-  ids
-    .iter()
-    .filter(|id| seen.insert(id.as_str()))
-    .cloned()
-    .collect()
-}
-
-/// A stored row found by its id: an invite or a user.
-pub(crate) trait HasId {
-  fn id(&self) -> &str;
-}
-
-impl HasId for Invite {
-  fn id(&self) -> &str {
-    &self.id
+/// `createInvites`' writes, once per idempotency key and input: calls with the same key wait
+/// for each other (`lock_key`), so one of them inserts and the others find its record.
+async fn create_invites(
+  session: &mut dyn Session,
+  invites: &[Invite],
+  replay: Option<&Replay>,
+) -> Result<Done> {
+  if let Some(replay) = replay {
+    session.lock_key(&replay.key).await?;
+    if let Some(response) = session.find_replay(replay).await? {
+      return Ok(Done::Replayed(response));
+    }
   }
-}
-
-impl HasId for User {
-  fn id(&self) -> &str {
-    &self.id
+  session.insert_invites(invites).await?;
+  if let Some(replay) = replay {
+    session.save_replay(replay).await?;
   }
-}
-
-pub(crate) fn ids_of<T: HasId>(rows: &[T]) -> Vec<String> {
-  rows.iter().map(|row| row.id().to_string()).collect()
-}
-
-/// Rows keyed by their ids.
-pub(crate) fn keyed_by_id<T: HasId>(rows: Vec<T>) -> HashMap<String, T> {
-  rows
-    .into_iter()
-    .map(|row| (row.id().to_string(), row))
-    .collect()
-}
-
-/// The rows of `found` in the order of `ids`, each once.
-pub(crate) fn in_input_order<T>(ids: &[String], mut found: HashMap<String, T>) -> Vec<T> {
-  unique(ids)
-    .iter()
-    .filter_map(|id| found.remove(id))
-    .collect()
-}
-
-/// `done`, in the order of `input`, each once.
-fn in_order(input: &[String], done: Vec<String>) -> Vec<String> {
-  let done: HashSet<String> = done.into_iter().collect();
-  unique(input)
-    .into_iter()
-    .filter(|id| done.contains(id))
-    .collect()
+  Ok(Done::Written)
 }
 
 /// The invites with these ids (live ones, or also soft-deleted ones), by id.
@@ -248,16 +220,6 @@ async fn invites_in_order(
   ))
 }
 
-/// The ids of `ids` (each once, in order) that `found` lacks.
-pub(crate) fn missing<'a, T>(ids: &'a [String], found: &HashMap<String, T>) -> Vec<&'a str> {
-  let mut seen = HashSet::new();
-  ids
-    .iter()
-    .filter(|id| seen.insert(id.as_str()) && !found.contains_key(*id))
-    .map(String::as_str)
-    .collect()
-}
-
 async fn refresh(
   session: &mut dyn Session,
   ids: &[String],
@@ -267,10 +229,7 @@ async fn refresh(
   let mut live = invites_by_id(session, ids, false).await?;
   let missing = missing(ids, &live);
   if !missing.is_empty() {
-    return Err(Error::invalid_data(format!(
-      "The following invites do not exist: {}",
-      shown_list(&missing)
-    )));
+    return Err(messages::invites_do_not_exist(&missing));
   }
   let expires_at = signer.expires_at_ms(now);
   let mut invites = Vec::with_capacity(live.len());
@@ -293,10 +252,7 @@ async fn update(session: &mut dyn Session, items: &[InviteUpdate], now: i64) -> 
   let mut live = invites_by_id(session, &ids, false).await?;
   let missing = missing(&ids, &live);
   if !missing.is_empty() {
-    return Err(Error::new(
-      ErrorKind::NotFound,
-      format!("Invite with id \"{}\" not found", shown_list(&missing)),
-    ));
+    return Err(messages::ids_not_found("Invite", &missing));
   }
   let updated = apply_updates(&ids, &mut live, items, |invite, item| {
     let changed = apply(invite, item)?;
@@ -309,51 +265,6 @@ async fn update(session: &mut dyn Session, items: &[InviteUpdate], now: i64) -> 
   Ok(Done::Updated {
     invites: updated.rows,
     changed: updated.changed,
-  })
-}
-
-/// What an update call did to rows found by id (invites or users).
-pub(crate) struct Updated<T> {
-  /// The changed rows.
-  pub to_save: Vec<T>,
-  /// Each row once, in the order its id first appears.
-  pub rows: Vec<T>,
-  /// Whether each row changed (it is announced then).
-  pub changed: Vec<bool>,
-}
-
-/// Applies an update call's items (`ids[i]` is item i's id) to the rows found by id, as
-/// Medusa does: the last item given for an id is the one applied (earlier ones for it are
-/// dropped), and each row comes back once. `apply` says whether an item changed its row.
-pub(crate) fn apply_updates<T: Clone, I>(
-  ids: &[String],
-  live: &mut HashMap<String, T>,
-  items: &[I],
-  mut apply: impl FnMut(&mut T, &I) -> Result<bool>,
-) -> Result<Updated<T>> {
-  let mut last_item: HashMap<&str, &I> = HashMap::new();
-  for (id, item) in ids.iter().zip(items) {
-    last_item.insert(id.as_str(), item);
-  }
-  let mut rows = Vec::with_capacity(last_item.len());
-  let mut changed = Vec::with_capacity(last_item.len());
-  for id in unique(ids) {
-    let (Some(mut row), Some(item)) = (live.remove(&id), last_item.get(id.as_str())) else {
-      continue;
-    };
-    changed.push(apply(&mut row, item)?);
-    rows.push(row);
-  }
-  let to_save = rows
-    .iter()
-    .zip(&changed)
-    .filter(|(_, is_changed)| **is_changed)
-    .map(|(row, _)| row.clone())
-    .collect();
-  Ok(Updated {
-    to_save,
-    rows,
-    changed,
   })
 }
 
@@ -388,91 +299,18 @@ fn apply(invite: &mut Invite, item: &InviteUpdate) -> Result<bool> {
   )
 }
 
-/// A metadata object's top-level keys, in order, each with its value's JSON text. The merge is
-/// shallow, so nested values are never parsed: metadata of any depth can be updated.
-pub(crate) type MetadataObject = IndexMap<String, Box<RawValue>>;
-
-pub(crate) fn parse_object(json: Option<&str>) -> Result<Option<MetadataObject>> {
-  json
-    .map(|json| {
-      serde_json::from_str(json)
-        .map_err(|_| Error::unexpected_state("Stored invite metadata is not a JSON object"))
-    })
-    .transpose()
-}
-
-/// Whether two metadata objects hold the same values: the texts, else the parsed values (the
-/// stored text may be jsonb's rendering of the same object); too deep to parse is a change.
-pub(crate) fn same_metadata(a: &Option<MetadataObject>, b: &Option<MetadataObject>) -> bool {
-  let same_value = |x: &RawValue, y: &RawValue| {
-    x.get() == y.get()
-      || matches!(
-        (serde_json::from_str::<Value>(x.get()), serde_json::from_str::<Value>(y.get())),
-        (Ok(x), Ok(y)) if x == y
-      )
-  };
-  match (a, b) {
-    (None, None) => true,
-    (Some(a), Some(b)) => {
-      a.len() == b.len()
-        && a
-          .iter()
-          .zip(b)
-          .all(|((ka, va), (kb, vb))| ka == kb && same_value(va, vb))
-    }
-    _ => false,
-  }
-}
-
-/// The JSON text of a metadata object.
-pub(crate) fn metadata_json(metadata: &MetadataObject) -> String {
-  // Keys and raw JSON values always serialize.
-  serde_json::to_string(metadata).unwrap_or_default()
-}
-
-/// Medusa's metadata update: the given keys are set on the stored object, a key set to `""`
-/// is removed (the others keep their order, as a JS `delete`), and `null` clears it all
-/// (docs/behaviour.md).
-pub(crate) fn merge_metadata(
-  stored: Option<MetadataObject>,
-  given: Option<&str>,
-) -> Result<Option<MetadataObject>> {
-  let Some(given) = parse_object(given)? else {
-    return Ok(None);
-  };
-  let mut merged = stored.unwrap_or_default();
-  for (key, value) in given {
-    if value.get() == r#""""# {
-      merged.shift_remove(&key);
-    } else {
-      merged.insert(key, value);
-    }
-  }
-  Ok(Some(merged))
-}
-
 /// Tokens compare in constant time: how much of a guess matches must not show in the timing.
 pub fn same_token(stored: &str, given: &str) -> bool {
   stored.len() == given.len() && bool::from(stored.as_bytes().ct_eq(given.as_bytes()))
 }
 
-pub const TOKEN_INVALID: &str = "The invite token is invalid";
-pub const INVITE_EXPIRED: &str = "The invite has expired";
-
-pub fn invite_not_found(id: &str) -> Error {
-  Error::new(
-    ErrorKind::NotFound,
-    format!("Invite with id: {} was not found", shown(id)),
-  )
-}
-
 /// Medusa's `validateInviteToken` checks on the loaded invite (docs/behaviour.md).
 pub fn check_invite(invite: &Invite, token: &str, now: i64) -> Result<()> {
   if !same_token(&invite.token, token) {
-    return Err(Error::invalid_data(TOKEN_INVALID));
+    return Err(Error::invalid_data(messages::TOKEN_INVALID));
   }
   if invite.expires_at < now {
-    return Err(Error::invalid_data(INVITE_EXPIRED));
+    return Err(Error::invalid_data(messages::INVITE_EXPIRED));
   }
   Ok(())
 }
@@ -493,7 +331,7 @@ async fn accept(
     .await?
     .rows
     .pop()
-    .ok_or_else(|| invite_not_found(invite_id))?;
+    .ok_or_else(|| messages::not_found("Invite", invite_id))?;
   check_invite(&invite, token, now)?;
   let mut user = user.clone();
   if user.email.is_empty() {
@@ -506,10 +344,7 @@ async fn accept(
     .rows
     .is_empty()
   {
-    return Err(Error::invalid_data(format!(
-      "User with email: {}, already exists.",
-      user.email
-    )));
+    return Err(messages::already_exists("User", "email", &user.email));
   }
   session.insert_users(std::slice::from_ref(&user)).await?;
   invite.accepted = true;
@@ -525,34 +360,6 @@ async fn accept(
 #[cfg(test)]
 mod tests {
   use super::*;
-
-  #[test]
-  fn metadata_merges_shallowly_and_empty_strings_remove_keys() {
-    let stored = parse_object(Some(r#"{"k":"v","drop":"me","a":{"b":1},"z":0}"#)).unwrap();
-    let merged = merge_metadata(stored, Some(r#"{"drop":"","new":1,"a":{"c":2}}"#)).unwrap();
-    // The others keep their order when a key is removed, as after a JS `delete`.
-    assert_eq!(
-      merged.as_ref().map(metadata_json).as_deref(),
-      Some(r#"{"k":"v","a":{"c":2},"z":0,"new":1}"#)
-    );
-    let stored = parse_object(Some(r#"{"k":1}"#)).unwrap();
-    assert!(merge_metadata(stored, None).unwrap().is_none());
-  }
-
-  #[test]
-  fn metadata_of_any_depth_merges_and_compares() {
-    let deep = format!("{}1{}", "{\"n\":".repeat(5_000), "}".repeat(5_000));
-    let stored = parse_object(Some(&format!(r#"{{"deep":{deep},"k":1}}"#))).unwrap();
-    let merged = merge_metadata(stored.clone(), Some(r#"{"k":2}"#)).unwrap();
-    assert_eq!(
-      merged.as_ref().map(metadata_json),
-      Some(format!(r#"{{"deep":{deep},"k":2}}"#))
-    );
-    assert!(!same_metadata(&merged, &stored));
-    let jsonb_rendering = parse_object(Some(r#"{"a": {"x": 1, "y": [1, 2]}}"#)).unwrap();
-    let compact = parse_object(Some(r#"{"a":{"x":1,"y":[1,2]}}"#)).unwrap();
-    assert!(same_metadata(&jsonb_rendering, &compact));
-  }
 
   #[test]
   fn tokens_compare_exactly() {

@@ -1,6 +1,70 @@
-//! How caller values appear in messages: Medusa echoes ids, emails and property names in its
-//! error texts, and so do we, cut short so that a huge input never comes back as a huge
-//! message (or a huge log line).
+//! Medusa's message texts, written once: what the tests assert and what callers match on
+//! (docs/errors.md). Input validation (`validation`), query parsing (`query`) and token
+//! verification (`verify`, jsonwebtoken's texts) keep theirs beside their checks.
+//!
+//! Caller values appear in messages as Medusa echoes ids, emails and property names, cut
+//! short so that a huge input never comes back as a huge message (or a huge log line).
+
+use crate::error::{Error, ErrorKind};
+
+/// `validateInviteToken` / `acceptInvite`: the token is not the invite's current one.
+pub const TOKEN_INVALID: &str = "The invite token is invalid";
+/// `validateInviteToken` / `acceptInvite`: the invite's `expires_at` has passed.
+pub const INVITE_EXPIRED: &str = "The invite has expired";
+/// A call after `close()`.
+pub const CLOSED: &str = "The invite module is closed; create a new UserModuleService";
+/// A call, commit or rollback on a transaction that has ended.
+pub const TRANSACTION_ENDED: &str = "The transaction has already been committed or rolled back";
+/// A call, or the commit, after a call failed inside a transaction.
+pub const TRANSACTION_FAILED: &str = "The transaction was rolled back: a call inside it failed. Pass enableNestedTransactions: true to let a call fail without ending the transaction";
+
+/// A bug (a panic, a lost task), never data: the call wrote nothing.
+pub fn internal_error() -> Error {
+  Error::unexpected_state("Internal error in medusa-invites; nothing was written")
+}
+
+/// A unique index refused a row: `Invite with email: a@b.c, already exists.` (`entity` is
+/// `Invite` or `User`, `column` is `id` or `email`).
+pub fn already_exists(entity: &str, column: &str, value: &str) -> Error {
+  Error::invalid_data(format!("{entity} with {column}: {value}, already exists."))
+}
+
+/// `createInvites` for emails that live users hold, in input order, each once.
+pub fn users_exist(emails: &[&str]) -> Error {
+  Error::invalid_data(format!(
+    "User account for following email(s) already exist: {}",
+    emails.join(", ")
+  ))
+}
+
+/// `retrieve*`, `validateInviteToken`, `acceptInvite`: no live row with this id.
+pub fn not_found(entity: &str, id: &str) -> Error {
+  Error::new(
+    ErrorKind::NotFound,
+    format!("{entity} with id: {} was not found", shown(id)),
+  )
+}
+
+/// `update*`: ids with no live row.
+pub fn ids_not_found(entity: &str, ids: &[&str]) -> Error {
+  Error::new(
+    ErrorKind::NotFound,
+    format!("{entity} with id \"{}\" not found", shown_list(ids)),
+  )
+}
+
+/// `retrieve*` without an id, or a token without one (`noun` is `invite` or `user`).
+pub fn id_must_be_defined(noun: &str) -> Error {
+  Error::new(ErrorKind::NotFound, format!("{noun} - id must be defined"))
+}
+
+/// `refreshInviteTokens` for ids with no live invite.
+pub fn invites_do_not_exist(ids: &[&str]) -> Error {
+  Error::invalid_data(format!(
+    "The following invites do not exist: {}",
+    shown_list(ids)
+  ))
+}
 
 /// Characters of one echoed value, at most (then `...`).
 const MAX_VALUE_CHARS: usize = 254;

@@ -7,14 +7,48 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::store::postgres::PostgresConfig;
-use crate::store::sqlite::{Location, Synchronous};
 
 /// Which backend, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
   Sqlite(Location),
   Postgres(PostgresConfig),
+}
+
+/// SQLite's `synchronous` setting. `Full` survives power loss; `Normal` (in WAL mode) may
+/// lose the last commits on power loss but never corrupts the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+  Full,
+  Normal,
+  Off,
+}
+
+impl Synchronous {
+  pub fn parse(text: &str) -> Option<Self> {
+    match text.to_ascii_lowercase().as_str() {
+      "full" => Some(Synchronous::Full),
+      "normal" => Some(Synchronous::Normal),
+      "off" => Some(Synchronous::Off),
+      _ => None,
+    }
+  }
+}
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+  Memory,
+  File(PathBuf),
+}
+
+/// Where and how to connect to PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+  pub url: String,
+  pub schema: Option<String>,
+  pub pool_size: usize,
+  pub connect_timeout: Duration,
 }
 
 pub const DEFAULT_POOL_SIZE: usize = 10;
@@ -43,10 +77,29 @@ pub struct ModuleOptions {
 /// Default retention of idempotency records: 24 hours.
 pub const DEFAULT_IDEMPOTENCY_RETENTION_SECONDS: f64 = 86_400.0;
 
+/// The options read here; the JS side sends exactly these (`nativeOptionNames`), and the
+/// rest (`eventBus`, `logger`) stays in JS. An option missing from this list never arrives.
+pub const OPTION_NAMES: &[&str] = &[
+  "jwt_secret",
+  "jwt_public_key",
+  "jwt_options",
+  "jwt_verify_options",
+  "valid_duration",
+  "database",
+  "sqliteSynchronous",
+  "idempotencyRetentionSeconds",
+  "databasePoolSize",
+  "databaseConnectTimeoutMs",
+];
+
 impl ModuleOptions {
   pub fn from_json(json: &str) -> Result<Self> {
-    let options: Map<String, Value> = serde_json::from_str(json)
+    let all: Map<String, Value> = serde_json::from_str(json)
       .map_err(|_| Error::invalid_argument("The UserModule's options must be an object"))?;
+    let options: Map<String, Value> = all
+      .into_iter()
+      .filter(|(name, _)| OPTION_NAMES.contains(&name.as_str()))
+      .collect();
     let jwt_secret = match options.get("jwt_secret") {
       None | Some(Value::Null) => return Err(Error::invalid_data(MISSING_SECRET)),
       Some(Value::String(secret)) if secret.is_empty() => {

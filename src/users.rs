@@ -3,16 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::invite::User;
-use crate::lifecycle::{
-  apply_updates, ids_of, in_input_order, keyed_by_id, merge_metadata, metadata_json, missing,
-  parse_object, same_metadata, unique, Done, Op, Session,
-};
-use crate::messages::shown_list;
+use crate::lifecycle::Done;
+use crate::messages;
+use crate::metadata::{merge_metadata, metadata_json, parse_object, same_metadata};
 use crate::query::{Entity, Query};
-use crate::service::now_ms;
-use crate::validation;
+use crate::rows::{apply_updates, ids_of, in_input_order, keyed_by_id, missing, unique};
+use crate::session::Session;
 
 /// One `UpdateUserDTO` item: `None` leaves a field as it is, `Some(None)` clears it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -117,10 +115,7 @@ async fn update(session: &mut dyn Session, items: &[UserUpdate], now: i64) -> Re
   let mut live = users_by_id(session, &ids, false).await?;
   let missing = missing(&ids, &live);
   if !missing.is_empty() {
-    return Err(Error::new(
-      ErrorKind::NotFound,
-      format!("User with id \"{}\" not found", shown_list(&missing)),
-    ));
+    return Err(messages::ids_not_found("User", &missing));
   }
   let updated = apply_updates(&ids, &mut live, items, |user, item| {
     let changed = apply(user, item)?;
@@ -165,31 +160,6 @@ fn apply(user: &mut User, item: &UserUpdate) -> Result<bool> {
       || before.last_name != user.last_name
       || before.avatar_url != user.avatar_url,
   )
-}
-
-/// The operation of a user call from its JSON arguments (`items` or `ids`).
-pub fn users_op(method: &str, args: &serde_json::Map<String, serde_json::Value>) -> Result<Op> {
-  let arg = |name: &str| args.get(name).unwrap_or(&serde_json::Value::Null);
-  let ids = || validation::ids(arg("ids"), method);
-  let now = now_ms();
-  let op = match method {
-    "updateUsers" => match arg("items") {
-      serde_json::Value::Array(items) => UserOp::Update {
-        items: validation::user_updates(items)?,
-        now,
-      },
-      _ => return Err(Error::invalid_data(validation::NOT_A_USER_UPDATE)),
-    },
-    "deleteUsers" => UserOp::Delete { ids: ids()? },
-    "softDeleteUsers" => UserOp::SoftDelete { ids: ids()?, now },
-    "restoreUsers" => UserOp::Restore { ids: ids()? },
-    _ => {
-      return Err(Error::unexpected_state(format!(
-        "Unknown method {method} from the JS layer"
-      )))
-    }
-  };
-  Ok(Op::Users(op))
 }
 
 #[cfg(test)]

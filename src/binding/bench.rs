@@ -8,9 +8,10 @@ use super::respond;
 use crate::error::Error;
 use crate::invite::NewInvite;
 use crate::options::ModuleOptions;
+use crate::options::{Location, Synchronous};
 use crate::query::{Entity, Query};
 use crate::service::{CallOptions, InviteModule};
-use crate::store::sqlite::{commit_one_row, open_connection, Location, Synchronous};
+use crate::store::sqlite::{commit_one_row, open_connection};
 
 /// The floor: `count` invites (ids, tokens, one transaction) created by a Rust loop on a
 /// fresh module over `options_json`. Resolves with the nanoseconds the call took.

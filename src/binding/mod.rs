@@ -6,7 +6,9 @@
 //! flat however large the batch, and one long-lived threadsafe function per module avoids
 //! creating one per call (which costs more than a small call's work).
 
+#[cfg(feature = "bench")]
 pub mod bench;
+mod call;
 mod output;
 mod runtime;
 mod spin;
@@ -20,17 +22,12 @@ use std::task::{Context, Poll};
 use napi::bindgen_prelude::{FnArgs, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use crate::context::{self, IsolationLevel, INVALID_ISOLATION_LEVEL};
+use self::call::{dispatch, CallInput, Method};
 use crate::error::{Error, Result};
-use crate::lifecycle::Op;
+use crate::messages::{self, CLOSED};
 use crate::options::ModuleOptions;
-use crate::query::{Entity, Query};
-use crate::service::{cpu_work, CallOptions, InviteModule, CLOSED};
-use crate::users::users_op;
-use crate::validation;
+use crate::service::{InviteModule, Reply};
 
 /// `(call id, envelope JSON)`, called on the JS thread. Weak: it never keeps the process
 /// alive by itself (the JS side holds a timer while calls are pending).
@@ -43,84 +40,6 @@ pub struct NativeModule {
   module: Arc<InviteModule>,
   completion: Arc<Completion>,
 }
-
-/// One call as the JS side sends it:
-/// `{"context": …, "items": [ … ], "single": bool, "transaction": id?}`.
-#[derive(serde::Deserialize)]
-struct CallInput {
-  #[serde(default)]
-  context: Value,
-  items: Vec<Value>,
-  /// The caller passed one object rather than an array (part of "the same input").
-  #[serde(default)]
-  single: bool,
-  #[serde(default)]
-  transaction: Option<u64>,
-}
-
-/// A call's JSON as `lib/service.js` writes it; anything else is a bug on the JS side.
-fn from_js<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
-  serde_json::from_str(json)
-    .map_err(|error| Error::unexpected_state(format!("Malformed input from the JS layer: {error}")))
-}
-
-impl CallInput {
-  /// The context's options, plus the input hash when an idempotency key asks for one.
-  fn options(&self, method: &str) -> Result<CallOptions> {
-    let context = context::validate(&self.context)?;
-    let input_hash = context.idempotency_key.as_ref().map(|_| {
-      let mut hasher = Sha256::new();
-      hasher.update(method.as_bytes());
-      hasher.update([0, u8::from(self.single)]);
-      // Items re-serialized from their parsed form: the same input gives the same bytes.
-      hasher.update(
-        serde_json::to_string(&self.items)
-          .unwrap_or_default()
-          .as_bytes(),
-      );
-      hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect::<String>()
-    });
-    Ok(CallOptions {
-      context,
-      transaction: self.transaction,
-      input_hash,
-    })
-  }
-}
-
-/// One lifecycle call as the JS side sends it: `{"context": …, "args": {…}, "transaction": id?}`.
-#[derive(serde::Deserialize)]
-struct LifecycleInput {
-  #[serde(default)]
-  context: Value,
-  #[serde(default)]
-  args: serde_json::Map<String, Value>,
-  #[serde(default)]
-  transaction: Option<u64>,
-}
-
-impl LifecycleInput {
-  fn arg(&self, name: &str) -> &Value {
-    self.args.get(name).unwrap_or(&Value::Null)
-  }
-
-  /// The token as jsonwebtoken receives it: a falsy value is "jwt must be provided" (the
-  /// empty string here), any other non-string "jwt must be a string".
-  fn token(&self) -> Result<String> {
-    match self.arg("token") {
-      Value::String(token) => Ok(token.clone()),
-      Value::Null => Ok(String::new()),
-      _ => Err(Error::invalid_data("jwt must be a string")),
-    }
-  }
-}
-
-/// Inputs up to this many bytes are parsed in place rather than on the blocking pool.
-const SMALL_INPUT: usize = 16 * 1024;
 
 #[napi]
 impl NativeModule {
@@ -145,29 +64,34 @@ impl NativeModule {
     })
   }
 
-  /// Runs `work` on the runtime and reports its envelope to the completion callback. A call
-  /// made after `close()` rejects without running (the check is made here, on the JS thread,
-  /// so it follows the order of the calls).
-  fn submit(&self, call_id: u32, work: impl Future<Output = Result<String>> + Send + 'static) {
-    self.dispatch(call_id, self.module.is_closed(), work);
-  }
-
-  fn dispatch(
-    &self,
-    call_id: u32,
-    closed: bool,
-    work: impl Future<Output = Result<String>> + Send + 'static,
-  ) {
-    let completion = Arc::clone(&self.completion);
+  /// Starts one call: `method` is Medusa's method name (or `begin`, `commit`, `rollback`,
+  /// `close`), `input_json` its `CallInput`. The work runs on the runtime and its envelope
+  /// goes to the completion callback. A call made after `close()` rejects without running
+  /// (the check is made here, on the JS thread, so it follows the order of the calls); a
+  /// second `close()` resolves.
+  #[napi]
+  pub fn call(&self, call_id: u32, method: String, input_json: String) {
     let module = Arc::clone(&self.module);
+    let method = Method::parse(&method);
+    let closing = method == Ok(Method::Close);
+    let refused = self.module.is_closed() && !closing;
+    if closing {
+      self.module.mark_closed();
+    }
+    let completion = Arc::clone(&self.completion);
     spin::submitted();
     runtime::spawn(async move {
-      let outcome = if closed {
+      let reply = if refused {
         Err(Error::unexpected_state(CLOSED))
       } else {
-        caught(work).await
+        let module = Arc::clone(&module);
+        caught(async move {
+          let input = CallInput::read(input_json).await?;
+          dispatch(module, method?, input).await
+        })
+        .await
       };
-      let envelope = envelope(outcome, module.take_retries());
+      let envelope = envelope(reply, module.take_retries());
       completion.call(
         FnArgs::from((call_id, envelope)),
         ThreadsafeFunctionCallMode::NonBlocking,
@@ -175,191 +99,53 @@ impl NativeModule {
       spin::completed();
     });
   }
+}
 
-  /// `createInvites(call)`.
-  #[napi]
-  pub fn create_invites(&self, call_id: u32, call_json: String) {
-    let module = Arc::clone(&self.module);
-    self.submit(call_id, async move {
-      let small = call_json.len() <= SMALL_INPUT;
-      let (batch, options) = cpu_work(small, move || {
-        let call = from_js::<CallInput>(&call_json)?;
-        let options = call.options("createInvites")?;
-        Ok((validation::invites(&call.items)?, options))
-      })
-      .await?;
-      let response = module.create_invites(batch, options).await?;
-      // The envelope's `ok` is the response; a replay is flagged next to it.
-      Ok(if response.replayed {
-        format!("{},\"replayed\":true", response.json)
-      } else {
-        response.json
-      })
-    });
-  }
-
-  /// `createUsers(call)`.
-  #[napi]
-  pub fn create_users(&self, call_id: u32, call_json: String) {
-    let module = Arc::clone(&self.module);
-    self.submit(call_id, async move {
-      let call = from_js::<CallInput>(&call_json)?;
-      let options = call.options("createUsers")?;
-      let users = module
-        .create_users(validation::users(&call.items)?, options)
-        .await?;
-      Ok(output::users(&users))
-    });
-  }
-
-  /// The rest of the lifecycle (docs/behaviour.md): `method` is Medusa's method name; the result JSON
-  /// is `output::done`'s, or one invite for `validateInviteToken`.
-  #[napi]
-  pub fn lifecycle(&self, call_id: u32, method: String, call_json: String) {
-    let module = Arc::clone(&self.module);
-    self.submit(call_id, async move {
-      let input: LifecycleInput = from_js(&call_json)?;
-      let call = CallOptions {
-        context: context::validate(&input.context)?,
-        transaction: input.transaction,
-        input_hash: None,
-      };
-      let ids = || validation::ids(input.arg("ids"), &method);
-      let list = |entity, count| -> Result<Op> {
-        Ok(Op::Find(Query::parse(
-          entity,
-          input.arg("filters"),
-          input.arg("config"),
-          count,
-        )?))
-      };
-      let done = match method.as_str() {
-        "validateInviteToken" => {
-          let invite = module.validate_invite_token(&input.token()?, &call).await?;
-          return Ok(output::invite(&invite));
-        }
-        "retrieveInvite" | "retrieveUser" => {
-          let entity = if method == "retrieveInvite" {
-            Entity::Invite
-          } else {
-            Entity::User
-          };
-          let id = input.arg("id").as_str().filter(|id| !id.is_empty());
-          module
-            .retrieve(entity, id, input.arg("config"), &call)
-            .await?
-        }
-        "refreshInviteTokens" => module.refresh_invite_tokens(ids()?, &call).await?,
-        "listInvites" => {
-          module
-            .lifecycle(list(Entity::Invite, false)?, &call)
-            .await?
-        }
-        "listAndCountInvites" => module.lifecycle(list(Entity::Invite, true)?, &call).await?,
-        "listUsers" => module.lifecycle(list(Entity::User, false)?, &call).await?,
-        "listAndCountUsers" => module.lifecycle(list(Entity::User, true)?, &call).await?,
-        "updateInvites" => {
-          let items = match input.arg("items") {
-            Value::Array(items) => validation::invite_updates(items)?,
-            _ => return Err(Error::invalid_data(validation::NOT_AN_UPDATE)),
-          };
-          module.update_invites(items, &call).await?
-        }
-        "deleteInvites" => module.delete_invites(ids()?, &call).await?,
-        "softDeleteInvites" => module.soft_delete_invites(ids()?, &call).await?,
-        "restoreInvites" => module.restore_invites(ids()?, &call).await?,
-        "updateUsers" | "deleteUsers" | "softDeleteUsers" | "restoreUsers" => {
-          module
-            .lifecycle(users_op(&method, &input.args)?, &call)
-            .await?
-        }
-        "acceptInvite" => {
-          let user = validation::accepting_user(input.arg("user"))?;
-          module.accept_invite(&input.token()?, user, &call).await?
-        }
-        _ => {
-          return Err(Error::unexpected_state(format!(
-            "Unknown method {method} from the JS layer"
-          )))
-        }
-      };
-      Ok(output::done(&done))
-    });
-  }
-
-  /// Opens a caller transaction; completes with `{"ok": id}`.
-  #[napi]
-  pub fn begin(&self, call_id: u32, isolation_level: Option<String>) {
-    let module = Arc::clone(&self.module);
-    self.submit(call_id, async move {
-      let isolation = isolation_level
-        .map(|level| {
-          IsolationLevel::parse(&level)
-            .ok_or_else(|| Error::invalid_argument(INVALID_ISOLATION_LEVEL))
-        })
-        .transpose()?;
-      Ok(module.begin(isolation).await?.to_string())
-    });
-  }
-
-  #[napi]
-  pub fn commit(&self, call_id: u32, transaction: u32) {
-    let module = Arc::clone(&self.module);
-    self.submit(call_id, async move {
-      module.commit(u64::from(transaction)).await?;
-      Ok("null".to_string())
-    });
-  }
-
-  #[napi]
-  pub fn rollback(&self, call_id: u32, transaction: u32) {
-    let module = Arc::clone(&self.module);
-    self.submit(call_id, async move {
-      module.rollback(u64::from(transaction)).await?;
-      Ok("null".to_string())
-    });
-  }
-
-  /// Closes the database; open transactions roll back. Calls made from now on reject; a
-  /// second `close()` resolves.
-  #[napi]
-  pub fn close(&self, call_id: u32) {
-    let module = Arc::clone(&self.module);
-    self.module.mark_closed();
-    self.dispatch(call_id, false, async move {
-      module.close().await;
-      Ok("null".to_string())
-    });
-  }
+/// The names of the options the native side reads: `lib/service.js` sends exactly these.
+#[napi]
+pub fn native_option_names() -> Vec<&'static str> {
+  crate::options::OPTION_NAMES.to_vec()
 }
 
 /// Runs a call and wraps its outcome in the envelope (no retries to tell).
+#[cfg(feature = "bench")]
 async fn respond(work: impl Future<Output = Result<String>> + Send + 'static) -> String {
-  envelope(caught(work).await, 0)
+  envelope(caught(work).await.map(Reply::from), 0)
 }
 
 /// Runs a call so that a panic becomes an `unexpected_state` error instead of crossing into
 /// Node.
-async fn caught(work: impl Future<Output = Result<String>> + Send + 'static) -> Result<String> {
-  CatchUnwind(Box::pin(work)).await.unwrap_or_else(|_| {
-    Err(Error::unexpected_state(
-      "Internal error in medusa-invites; nothing was written",
-    ))
-  })
+async fn caught<T>(work: impl Future<Output = Result<T>> + Send + 'static) -> Result<T> {
+  CatchUnwind(Box::pin(work))
+    .await
+    .unwrap_or_else(|_| Err(messages::internal_error()))
 }
 
-/// `{"ok": …}` or `{"error": …}`, with `"retried": n` last when PostgreSQL calls of this
-/// module ran again since the last reply (the JS side tells the app's logger).
-fn envelope(outcome: Result<String>, retried: u64) -> String {
-  let retried = if retried > 0 {
-    format!(",\"retried\":{retried}")
-  } else {
-    String::new()
-  };
-  match outcome {
-    Ok(json) => format!("{{\"ok\":{json}{retried}}}"),
-    Err(error) => format!("{{\"error\":{}{retried}}}", error.to_json()),
+/// `{"ok": …}` or `{"error": …}`, then `"replayed": true` when the call replayed an earlier
+/// one (idempotency key) and `"retried": n` when PostgreSQL calls of this module ran again
+/// since the last reply (the JS side tells the app's logger). The result is JSON already: it
+/// is copied in once, never parsed and written again.
+fn envelope(reply: Result<Reply>, retried: u64) -> String {
+  let mut out = String::new();
+  match reply {
+    Ok(reply) => {
+      out.reserve(reply.json.len() + 48);
+      out.push_str("{\"ok\":");
+      out.push_str(&reply.json);
+      if reply.replayed {
+        out.push_str(",\"replayed\":true");
+      }
+    }
+    Err(error) => {
+      out.push_str("{\"error\":");
+      out.push_str(&error.to_json());
+    }
   }
+  if retried > 0 {
+    out.push_str(&format!(",\"retried\":{retried}"));
+  }
+  out.push('}');
+  out
 }
 
 /// A future that turns a panic while polling `0` into `Err`. (A separate task would do the

@@ -129,6 +129,8 @@ pub fn done(done: &Done) -> String {
       out.user = Some(UserOut::from(user));
       out.invite_id = Some(invite_id);
     }
+    // createInvites answers with its own response (`idempotency::created_response`).
+    Done::Written | Done::Replayed(_) => {}
   }
   to_json(&out)
 }

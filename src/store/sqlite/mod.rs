@@ -6,22 +6,22 @@
 //! lock: a call or a caller transaction holds it for its duration, and others wait for it
 //! without occupying a thread. Every statement runs on tokio's blocking pool.
 
-use std::collections::HashSet;
-use std::path::PathBuf;
+mod session;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+use rusqlite::{Connection, ErrorCode};
 use tokio::sync::OwnedMutexGuard;
 
-use super::{existing_users_message, Outcome, Replay, Store, Transaction, Work};
+use self::session::SqliteSession;
+use super::{Store, Transaction};
 use crate::context::IsolationLevel;
 use crate::error::{Error, Result};
-use crate::invite::{roles_json, Invite, User};
-use crate::lifecycle::{self, Found, Op, Session};
-use crate::query::{Dialect, Param, Query, Source};
+use crate::lifecycle::{self, Done, Op};
+use crate::options::{Location, Synchronous};
 
 /// How long a call waits for the writer lock while a caller transaction holds it before it
 /// gives up (a transaction's owner may be waiting for this very call). Behind other plain
@@ -48,41 +48,6 @@ create table if not exists "medusa_invites_idempotency" ("key" text not null, "i
   "response" text not null, "created_at" integer not null, primary key ("key", "input_hash"));
 create index if not exists "IDX_medusa_invites_idempotency_created_at" on "medusa_invites_idempotency" (created_at);
 "#;
-
-/// SQLite's `synchronous` setting. `Full` survives power loss; `Normal` (in WAL mode) may
-/// lose the last commits on power loss but never corrupts the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Synchronous {
-  Full,
-  Normal,
-  Off,
-}
-
-impl Synchronous {
-  pub fn parse(text: &str) -> Option<Self> {
-    match text.to_ascii_lowercase().as_str() {
-      "full" => Some(Synchronous::Full),
-      "normal" => Some(Synchronous::Normal),
-      "off" => Some(Synchronous::Off),
-      _ => None,
-    }
-  }
-
-  fn pragma(self) -> &'static str {
-    match self {
-      Synchronous::Full => "FULL",
-      Synchronous::Normal => "NORMAL",
-      Synchronous::Off => "OFF",
-    }
-  }
-}
-
-/// Where the database lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-  Memory,
-  File(PathBuf),
-}
 
 pub struct SqliteStore {
   connection: Arc<Mutex<Connection>>,
@@ -127,11 +92,11 @@ impl SqliteStore {
   }
 
   /// A read outside a caller transaction, on the reader connection.
-  async fn read(&self, reader: &Reader, work: Work) -> Result<Outcome> {
+  async fn read(&self, reader: &Reader, op: Op) -> Result<Done> {
     let _turn = reader.turn.lock().await;
-    blocking(&reader.connection, work.rows(), move |connection| {
+    blocking(&reader.connection, op.rows(), move |connection| {
       // A reader takes no lock that a writer holds: it is never busy.
-      perform_alone(connection, &work)?.ok_or_else(|| Error::database("SQLite: database is locked"))
+      perform_alone(connection, &op)?.ok_or_else(|| Error::database("SQLite: database is locked"))
     })
     .await
   }
@@ -183,31 +148,21 @@ async fn blocking<T: Send + 'static>(
 /// Row count up to which statements run in place (see `blocking`).
 const SMALL_WORK: usize = 64;
 
-impl Work {
-  fn rows(&self) -> usize {
-    match self {
-      Work::Invites { invites, .. } => invites.len(),
-      Work::Users { users } => users.len(),
-      Work::Lifecycle(op) => op.rows(),
-    }
+/// Reads need no write lock up front.
+fn begin_sql(op: &Op) -> &'static str {
+  if op.is_read() {
+    "begin"
+  } else {
+    BEGIN
   }
+}
 
-  /// Reads only.
-  fn is_read(&self) -> bool {
-    matches!(self, Work::Lifecycle(op) if op.is_read())
-  }
-
-  /// A read of one statement (no count).
-  fn is_single_read(&self) -> bool {
-    matches!(self, Work::Lifecycle(Op::Find(query)) if !query.count)
-  }
-
-  /// Reads need no write lock up front.
-  fn begin_sql(&self) -> &'static str {
-    match self {
-      Work::Lifecycle(op) if op.is_read() => "begin",
-      _ => BEGIN,
-    }
+/// SQLite's name of a `synchronous` setting.
+fn pragma(synchronous: Synchronous) -> &'static str {
+  match synchronous {
+    Synchronous::Full => "FULL",
+    Synchronous::Normal => "NORMAL",
+    Synchronous::Off => "OFF",
   }
 }
 
@@ -241,7 +196,7 @@ pub fn open_connection(location: &Location, synchronous: Synchronous) -> Result<
       )));
     }
   }
-  connection.pragma_update(None, "synchronous", synchronous.pragma())?;
+  connection.pragma_update(None, "synchronous", pragma(synchronous))?;
   // `$like` filters are case-sensitive, as in PostgreSQL (`$ilike` is the other one).
   connection.pragma_update(None, "case_sensitive_like", true)?;
   connection.execute_batch(SCHEMA)?;
@@ -297,6 +252,7 @@ fn add_user_roles(connection: &Connection) -> Result<()> {
 }
 
 /// One durable commit of one small row: the yardstick of the benchmark's single-call target.
+#[cfg(feature = "bench")]
 pub fn commit_one_row(connection: &mut Connection) -> Result<()> {
   let transaction = connection.transaction()?;
   transaction.execute_batch(
@@ -335,12 +291,12 @@ fn in_transaction<T>(
 /// Runs a call's work outside a caller transaction: a one-statement read as it is (it reads
 /// one consistent state by itself), anything else in a transaction of its own. `Ok(None)`:
 /// the write lock was busy and nothing was done.
-fn perform_alone(connection: &mut Connection, work: &Work) -> Result<Option<Outcome>> {
-  if work.is_single_read() {
-    return perform(connection, work).map(Some);
+fn perform_alone(connection: &mut Connection, op: &Op) -> Result<Option<Done>> {
+  if op.is_single_read() {
+    return perform(connection, op).map(Some);
   }
-  in_transaction(connection, work.begin_sql(), |connection| {
-    perform(connection, work)
+  in_transaction(connection, begin_sql(op), |connection| {
+    perform(connection, op)
   })
 }
 
@@ -403,30 +359,9 @@ fn in_savepoint<T>(
   }
 }
 
-fn perform(connection: &mut Connection, work: &Work) -> Result<Outcome> {
-  match work {
-    Work::Invites { invites, replay } => {
-      if let Some(replay) = replay {
-        if let Some(response) = find_replay(connection, replay)? {
-          return Ok(Outcome::Replayed(response));
-        }
-      }
-      insert_invites(connection, invites)?;
-      if let Some(replay) = replay {
-        save_replay(connection, replay)?;
-      }
-      Ok(Outcome::Written)
-    }
-    Work::Users { users } => {
-      insert_users(connection, users)?;
-      Ok(Outcome::Written)
-    }
-    Work::Lifecycle(op) => {
-      let mut session = SqliteSession { connection };
-      let done = run_now(lifecycle::perform(&mut session, op))?;
-      Ok(Outcome::Done(done))
-    }
-  }
+/// Runs a call on the connection, inside a transaction or savepoint its caller opened.
+fn perform(connection: &mut Connection, op: &Op) -> Result<Done> {
+  run_now(lifecycle::perform(&mut SqliteSession { connection }, op))
 }
 
 /// Drives a future that never waits: the SQLite session answers every statement at once, so
@@ -442,339 +377,23 @@ fn run_now<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T>
   }
 }
 
-const INVITES: Source = Source {
-  table: r#""invite""#,
-  alias: "i",
-  joins: "",
-};
-const USERS: Source = Source {
-  table: r#""user""#,
-  alias: "u",
-  joins: "",
-};
-const INVITE_COLUMNS: &str =
-  "i.id, i.email, i.accepted, i.token, i.expires_at, i.metadata, i.created_at, i.updated_at, i.deleted_at, i.roles";
-const USER_COLUMNS: &str =
-  "u.id, u.first_name, u.last_name, u.email, u.avatar_url, u.metadata, u.created_at, u.updated_at, u.deleted_at, u.roles";
-
-fn sql_value(param: &Param) -> rusqlite::types::Value {
-  use rusqlite::types::Value;
-  match param {
-    Param::Text(text) => Value::Text(text.clone()),
-    Param::Bool(flag) => Value::Integer(i64::from(*flag)),
-    Param::Time(ms) | Param::Int(ms) => Value::Integer(*ms),
-    Param::NoLimit => Value::Integer(-1),
-    // The SQLite rendering expands lists into one parameter per value.
-    Param::Texts(texts) => Value::Text(texts.join(",")),
-  }
-}
-
-fn roles_of(json: Option<String>) -> Option<Vec<String>> {
-  json.and_then(|json| serde_json::from_str(&json).ok())
-}
-
-/// The lifecycle's statements on the connection, inside the call's transaction.
-struct SqliteSession<'c> {
-  connection: &'c mut Connection,
-}
-
-impl SqliteSession<'_> {
-  fn find<T>(
-    &mut self,
-    query: &Query,
-    source: &Source,
-    columns: &str,
-    row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-  ) -> Result<Found<T>> {
-    let select = query.select(Dialect::Sqlite, source, columns);
-    let params: Vec<_> = select.params.iter().map(sql_value).collect();
-    let mut statement = self.connection.prepare_cached(&select.sql)?;
-    let rows = statement
-      .query_map(rusqlite::params_from_iter(params), row)?
-      .collect::<rusqlite::Result<Vec<T>>>()?;
-    let count = if query.count {
-      let counting = query.count_sql(Dialect::Sqlite, source);
-      let params: Vec<_> = counting.params.iter().map(sql_value).collect();
-      Some(
-        self
-          .connection
-          .prepare_cached(&counting.sql)?
-          .query_row(rusqlite::params_from_iter(params), |row| row.get(0))?,
-      )
-    } else {
-      None
-    };
-    Ok(Found { rows, count })
-  }
-}
-
-#[async_trait]
-impl Session for SqliteSession<'_> {
-  async fn find_invites(&mut self, query: &Query) -> Result<Found<Invite>> {
-    self.find(query, &INVITES, INVITE_COLUMNS, |row| {
-      Ok(Invite {
-        id: row.get(0)?,
-        email: row.get(1)?,
-        accepted: row.get(2)?,
-        token: row.get(3)?,
-        expires_at: row.get(4)?,
-        metadata: row.get(5)?,
-        created_at: row.get(6)?,
-        updated_at: row.get(7)?,
-        deleted_at: row.get(8)?,
-        roles: roles_of(row.get(9)?),
-      })
-    })
-  }
-
-  async fn find_users(&mut self, query: &Query) -> Result<Found<User>> {
-    self.find(query, &USERS, USER_COLUMNS, |row| {
-      Ok(User {
-        id: row.get(0)?,
-        first_name: row.get(1)?,
-        last_name: row.get(2)?,
-        email: row.get(3)?,
-        avatar_url: row.get(4)?,
-        metadata: row.get(5)?,
-        created_at: row.get(6)?,
-        updated_at: row.get(7)?,
-        deleted_at: row.get(8)?,
-        roles: roles_of(row.get(9)?),
-      })
-    })
-  }
-
-  async fn save_invites(&mut self, invites: &[Invite]) -> Result<()> {
-    let mut update = self.connection.prepare_cached(
-      r#"update "invite" set email = ?2, accepted = ?3, token = ?4, expires_at = ?5, metadata = ?6,
-         updated_at = ?7, deleted_at = ?8, roles = ?9 where id = ?1"#,
-    )?;
-    for (index, invite) in invites.iter().enumerate() {
-      let updated = update.execute(params![
-        invite.id,
-        invite.email,
-        invite.accepted,
-        invite.token,
-        invite.expires_at,
-        invite.metadata,
-        invite.updated_at,
-        invite.deleted_at,
-        invite.roles_json(),
-      ]);
-      updated.map_err(|error| invite_write_error(error, invite, index))?;
-    }
-    Ok(())
-  }
-
-  async fn delete_invites(&mut self, ids: &[String]) -> Result<Vec<String>> {
-    let mut delete = self
-      .connection
-      .prepare_cached(r#"delete from "invite" where id = ?1"#)?;
-    let mut deleted = Vec::new();
-    for id in ids {
-      if delete.execute([id])? > 0 {
-        deleted.push(id.clone());
-      }
-    }
-    Ok(deleted)
-  }
-
-  async fn insert_users(&mut self, users: &[User]) -> Result<()> {
-    insert_users(self.connection, users)
-  }
-
-  async fn save_users(&mut self, users: &[User]) -> Result<()> {
-    let mut update = self.connection.prepare_cached(
-      r#"update "user" set email = ?2, first_name = ?3, last_name = ?4, avatar_url = ?5, metadata = ?6,
-         updated_at = ?7, deleted_at = ?8 where id = ?1"#,
-    )?;
-    for (index, user) in users.iter().enumerate() {
-      let updated = update.execute(params![
-        user.id,
-        user.email,
-        user.first_name,
-        user.last_name,
-        user.avatar_url,
-        user.metadata,
-        user.updated_at,
-        user.deleted_at,
-      ]);
-      if let Err(error) = updated {
-        return Err(match conflict_of(&error) {
-          Some(conflict) => duplicate("User", conflict, &user.id, &user.email).at(index),
-          None => Error::from(error),
-        });
-      }
-    }
-    Ok(())
-  }
-
-  async fn delete_users(&mut self, ids: &[String]) -> Result<Vec<String>> {
-    let mut delete = self
-      .connection
-      .prepare_cached(r#"delete from "user" where id = ?1"#)?;
-    let mut deleted = Vec::new();
-    for id in ids {
-      if delete.execute([id])? > 0 {
-        deleted.push(id.clone());
-      }
-    }
-    Ok(deleted)
-  }
-}
-
-fn find_replay(connection: &Connection, replay: &Replay) -> Result<Option<String>> {
-  let mut statement = connection.prepare_cached(
-    r#"select response from "medusa_invites_idempotency" where key = ?1 and input_hash = ?2 and created_at > ?3"#,
-  )?;
-  let oldest = replay.now - replay.retention_ms;
-  Ok(
-    statement
-      .query_row(params![replay.key, replay.input_hash, oldest], |row| {
-        row.get(0)
-      })
-      .optional()?,
-  )
-}
-
-/// Saves the response and forgets records past the retention, so keys cannot grow the
-/// database without bound.
-fn save_replay(connection: &Connection, replay: &Replay) -> Result<()> {
-  let oldest = replay.now - replay.retention_ms;
-  connection
-    .prepare_cached(r#"delete from "medusa_invites_idempotency" where created_at <= ?1"#)?
-    .execute([oldest])?;
-  connection
-    .prepare_cached(
-      r#"insert or replace into "medusa_invites_idempotency" (key, input_hash, response, created_at) values (?1, ?2, ?3, ?4)"#,
-    )?
-    .execute(params![replay.key, replay.input_hash, replay.response, replay.now])?;
-  Ok(())
-}
-
-/// Emails of `emails` that live users hold, in input order, each once.
-fn live_user_emails<'a>(connection: &Connection, emails: &[&'a str]) -> Result<Vec<&'a str>> {
-  let mut statement =
-    connection.prepare_cached(r#"select 1 from "user" where email = ?1 and deleted_at is null"#)?;
-  let mut seen = HashSet::new();
-  let mut found = Vec::new();
-  for &email in emails {
-    if seen.insert(email) && statement.exists([email])? {
-      found.push(email);
-    }
-  }
-  Ok(found)
-}
-
-/// Which unique index a failed insert hit: SQLite reports a TEXT primary key as
-/// `SQLITE_CONSTRAINT_PRIMARYKEY` and the email index as `SQLITE_CONSTRAINT_UNIQUE`.
-enum Conflict {
-  Id,
-  Email,
-}
-
-fn conflict_of(error: &rusqlite::Error) -> Option<Conflict> {
-  match error {
-    rusqlite::Error::SqliteFailure(failure, _)
-      if failure.code == ErrorCode::ConstraintViolation =>
-    {
-      match failure.extended_code {
-        rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => Some(Conflict::Id),
-        rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => Some(Conflict::Email),
-        _ => None,
-      }
-    }
-    _ => None,
-  }
-}
-
-fn duplicate(entity: &str, conflict: Conflict, id: &str, email: &str) -> Error {
-  match conflict {
-    Conflict::Id => Error::invalid_data(format!("{entity} with id: {id}, already exists.")),
-    Conflict::Email => {
-      Error::invalid_data(format!("{entity} with email: {email}, already exists."))
-    }
-  }
-}
-
-/// A failed write of the invite at `index`: a unique index's verdict as Medusa's message.
-fn invite_write_error(error: rusqlite::Error, invite: &Invite, index: usize) -> Error {
-  match conflict_of(&error) {
-    Some(conflict) => duplicate("Invite", conflict, &invite.id, &invite.email).at(index),
-    None => Error::from(error),
-  }
-}
-
-fn insert_invites(connection: &Connection, invites: &[Invite]) -> Result<()> {
-  let emails: Vec<&str> = invites.iter().map(|invite| invite.email.as_str()).collect();
-  let taken = live_user_emails(connection, &emails)?;
-  if !taken.is_empty() {
-    return Err(Error::invalid_data(existing_users_message(&taken)));
-  }
-  let mut insert = connection.prepare_cached(
-    r#"insert into "invite" (id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at, roles)
-       values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"#,
-  )?;
-  for (index, invite) in invites.iter().enumerate() {
-    let inserted = insert.execute(params![
-      invite.id,
-      invite.email,
-      invite.accepted,
-      invite.token,
-      invite.expires_at,
-      invite.metadata,
-      invite.created_at,
-      invite.updated_at,
-      invite.deleted_at,
-      invite.roles_json(),
-    ]);
-    inserted.map_err(|error| invite_write_error(error, invite, index))?;
-  }
-  Ok(())
-}
-
-fn insert_users(connection: &Connection, users: &[User]) -> Result<()> {
-  let mut insert = connection.prepare_cached(
-    r#"insert into "user" (id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at, deleted_at, roles)
-       values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"#,
-  )?;
-  for (index, user) in users.iter().enumerate() {
-    let inserted = insert.execute(params![
-      user.id,
-      user.first_name,
-      user.last_name,
-      user.email,
-      user.avatar_url,
-      user.metadata,
-      user.created_at,
-      user.updated_at,
-      user.deleted_at,
-      roles_json(&user.roles),
-    ]);
-    if let Err(error) = inserted {
-      return Err(match conflict_of(&error) {
-        Some(conflict) => duplicate("User", conflict, &user.id, &user.email).at(index),
-        None => Error::from(error),
-      });
-    }
-  }
-  Ok(())
-}
-
 #[async_trait]
 impl Store for SqliteStore {
-  async fn run(&self, work: Work, _isolation: Option<IsolationLevel>) -> Result<Outcome> {
-    if let (Some(reader), true) = (&self.reader, work.is_read()) {
-      return self.read(reader, work).await;
+  async fn run(&self, op: Op, _isolation: Option<IsolationLevel>) -> Result<Done> {
+    if let (Some(reader), true) = (&self.reader, op.is_read()) {
+      return self.read(reader, op).await;
     }
     let _writer = self.writer().await?;
-    locked(&self.connection, work.rows(), move |connection| {
-      perform_alone(connection, &work)
+    locked(&self.connection, op.rows(), move |connection| {
+      perform_alone(connection, &op)
     })
     .await
   }
 
-  async fn explain_invites(&self, query: &Query) -> Result<Vec<String>> {
+  #[cfg(any(test, feature = "bench"))]
+  async fn explain_invites(&self, query: &crate::query::Query) -> Result<Vec<String>> {
+    use crate::query::Dialect;
+    use session::{sql_value, INVITES, INVITE_COLUMNS};
     let select = query.select(Dialect::Sqlite, &INVITES, INVITE_COLUMNS);
     let _writer = self.writer().await?;
     blocking(&self.connection, 0, move |connection| {
@@ -832,9 +451,9 @@ impl SqliteTransaction {
 
 #[async_trait]
 impl Transaction for SqliteTransaction {
-  async fn run(&mut self, work: Work) -> Result<Outcome> {
-    blocking(&self.connection, work.rows(), move |connection| {
-      in_savepoint(connection, |connection| perform(connection, &work))
+  async fn run(&mut self, op: Op) -> Result<Done> {
+    blocking(&self.connection, op.rows(), move |connection| {
+      in_savepoint(connection, |connection| perform(connection, &op))
     })
     .await
   }
@@ -864,7 +483,11 @@ impl Drop for SqliteTransaction {
 
 #[cfg(test)]
 mod tests {
+  use super::session::{find_replay, insert_invites, save_replay};
   use super::*;
+  use crate::idempotency::Replay;
+  use crate::invite::Invite;
+  use rusqlite::OptionalExtension;
 
   fn invite(id: &str, email: &str) -> Invite {
     Invite {
@@ -1007,5 +630,59 @@ mod tests {
       )
       .unwrap();
     assert_eq!(stored, 1);
+  }
+}
+
+#[cfg(test)]
+mod plan_tests {
+  use super::*;
+  use crate::invite::sample_invites;
+  use crate::query::{Entity, Query};
+  use serde_json::json;
+
+  /// `listInvites` over 100,000 invites reads a page through an index, never a full scan:
+  /// the plan is SQLite's own, for the exact statement the store runs.
+  #[tokio::test]
+  async fn a_page_of_list_invites_over_100_000_rows_uses_an_index() {
+    let dir = std::env::temp_dir().join(format!("medusa-invites-plan-{}", std::process::id()));
+    let path = dir.join("plan.sqlite");
+    let store = SqliteStore::open(Location::File(path), Synchronous::Off)
+      .await
+      .unwrap();
+    let op = Op::CreateInvites {
+      invites: sample_invites(100_000),
+      replay: None,
+    };
+    store.run(op, None).await.unwrap();
+    // Fresh statistics, as a production database has them.
+    let connection = Arc::clone(&store.connection);
+    blocking(&connection, 0, |connection| {
+      Ok(connection.execute_batch("analyze")?)
+    })
+    .await
+    .unwrap();
+    let plan = |filters: serde_json::Value, config: serde_json::Value| {
+      let query = Query::parse(Entity::Invite, &filters, &config, false).unwrap();
+      let store = &store;
+      async move { store.explain_invites(&query).await.unwrap().join("\n") }
+    };
+    for (filters, config) in [
+      (json!({}), json!({"take": 50})),
+      (json!({}), json!({"take": 50, "skip": 500})),
+      (json!({"id": ["invite_x", "invite_y"]}), json!({"take": 50})),
+    ] {
+      let text = plan(filters, config).await;
+      assert!(
+        text.contains("USING INDEX")
+          || text.contains("USING COVERING INDEX")
+          || text.contains("USING INTEGER PRIMARY KEY"),
+        "{text}"
+      );
+      assert!(!text.lines().any(|line| line.trim() == "SCAN i"), "{text}");
+    }
+    let by_email = plan(json!({"email": "row7@example.com"}), json!({})).await;
+    assert!(by_email.contains("IDX_invite_email_unique"), "{by_email}");
+    store.close().await;
+    std::fs::remove_dir_all(dir).unwrap();
   }
 }

@@ -1,0 +1,288 @@
+//! One call from the JS side: `call(id, method, input JSON)`. The input is one `CallInput`
+//! for every method; `dispatch` reads what its method needs and runs it on the module.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::output;
+use crate::context::{self, IsolationLevel, INVALID_ISOLATION_LEVEL};
+use crate::error::{Error, Result};
+use crate::idempotency;
+use crate::query::{Entity, Query};
+use crate::service::{cpu_work, CallOptions, InviteModule, Reply};
+use crate::validation;
+
+/// Medusa's method names (and the transaction calls), as `lib/service.js` sends them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Method {
+  CreateInvites,
+  CreateUsers,
+  ValidateInviteToken,
+  RefreshInviteTokens,
+  RetrieveInvite,
+  ListInvites,
+  ListAndCountInvites,
+  UpdateInvites,
+  DeleteInvites,
+  SoftDeleteInvites,
+  RestoreInvites,
+  AcceptInvite,
+  RetrieveUser,
+  ListUsers,
+  ListAndCountUsers,
+  UpdateUsers,
+  DeleteUsers,
+  SoftDeleteUsers,
+  RestoreUsers,
+  Begin,
+  Commit,
+  Rollback,
+  Close,
+}
+
+impl Method {
+  pub fn parse(name: &str) -> Result<Method> {
+    Method::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(name))
+      .map_err(|_| Error::unexpected_state(format!("Unknown method {name} from the JS layer")))
+  }
+
+  /// The name as Medusa's messages and the idempotency hash use it.
+  fn name(self) -> &'static str {
+    match self {
+      Method::CreateInvites => "createInvites",
+      Method::CreateUsers => "createUsers",
+      Method::ValidateInviteToken => "validateInviteToken",
+      Method::RefreshInviteTokens => "refreshInviteTokens",
+      Method::RetrieveInvite => "retrieveInvite",
+      Method::ListInvites => "listInvites",
+      Method::ListAndCountInvites => "listAndCountInvites",
+      Method::UpdateInvites => "updateInvites",
+      Method::DeleteInvites => "deleteInvites",
+      Method::SoftDeleteInvites => "softDeleteInvites",
+      Method::RestoreInvites => "restoreInvites",
+      Method::AcceptInvite => "acceptInvite",
+      Method::RetrieveUser => "retrieveUser",
+      Method::ListUsers => "listUsers",
+      Method::ListAndCountUsers => "listAndCountUsers",
+      Method::UpdateUsers => "updateUsers",
+      Method::DeleteUsers => "deleteUsers",
+      Method::SoftDeleteUsers => "softDeleteUsers",
+      Method::RestoreUsers => "restoreUsers",
+      Method::Begin => "begin",
+      Method::Commit => "commit",
+      Method::Rollback => "rollback",
+      Method::Close => "close",
+    }
+  }
+}
+
+/// One call as the JS side sends it:
+/// `{"context": …, "transaction": id?, "single": bool?, "items": […]?, "args": {…}?}`.
+/// `items` are a create call's batch (`single`: the caller passed one object, not an array);
+/// `args` hold any other method's arguments by name.
+#[derive(Deserialize, Default)]
+pub struct CallInput {
+  #[serde(default)]
+  context: Value,
+  #[serde(default)]
+  transaction: Option<u64>,
+  #[serde(default)]
+  single: bool,
+  #[serde(default)]
+  items: Vec<Value>,
+  #[serde(default)]
+  args: Map<String, Value>,
+}
+
+/// Inputs up to this many bytes are parsed in place rather than on the blocking pool.
+const SMALL_INPUT: usize = 16 * 1024;
+
+impl CallInput {
+  /// Parses a call's JSON (on the blocking pool when it is large); JSON other than what
+  /// `lib/service.js` writes is a bug on the JS side.
+  pub async fn read(json: String) -> Result<CallInput> {
+    let small = json.len() <= SMALL_INPUT;
+    cpu_work(small, move || {
+      serde_json::from_str(&json).map_err(|error| {
+        Error::unexpected_state(format!("Malformed input from the JS layer: {error}"))
+      })
+    })
+    .await
+  }
+
+  fn arg(&self, name: &str) -> &Value {
+    self.args.get(name).unwrap_or(&Value::Null)
+  }
+
+  /// The token as jsonwebtoken receives it: a falsy value is "jwt must be provided" (the
+  /// empty string here), any other non-string "jwt must be a string".
+  fn token(&self) -> Result<String> {
+    match self.arg("token") {
+      Value::String(token) => Ok(token.clone()),
+      Value::Null => Ok(String::new()),
+      _ => Err(Error::invalid_data("jwt must be a string")),
+    }
+  }
+
+  fn ids(&self, method: Method) -> Result<Vec<String>> {
+    validation::ids(self.arg("ids"), method.name())
+  }
+
+  fn query(&self, entity: Entity, count: bool) -> Result<Query> {
+    Query::parse(entity, self.arg("filters"), self.arg("config"), count)
+  }
+
+  /// The update items (`args.items`, an array), or `not_an_update`.
+  fn updates(&self, not_an_update: &str) -> Result<&Vec<Value>> {
+    match self.arg("items") {
+      Value::Array(items) => Ok(items),
+      _ => Err(Error::invalid_data(not_an_update)),
+    }
+  }
+
+  /// How the call runs; the input hash only when an idempotency key asks for one.
+  fn options(&self, method: Method) -> Result<CallOptions> {
+    let context = context::validate(&self.context)?;
+    let input_hash = context
+      .idempotency_key
+      .as_ref()
+      .map(|_| idempotency::input_hash(method.name(), self.single, &self.items));
+    Ok(CallOptions {
+      context,
+      transaction: self.transaction,
+      input_hash,
+    })
+  }
+}
+
+/// Runs one call; resolves with its result JSON.
+pub async fn dispatch(
+  module: Arc<InviteModule>,
+  method: Method,
+  input: CallInput,
+) -> Result<Reply> {
+  let call = input.options(method)?;
+  let done = match method {
+    Method::CreateInvites => {
+      // A batch's items are checked on the blocking pool when many (see `cpu_work`).
+      let small = input.items.len() <= 64;
+      let batch = cpu_work(small, move || validation::invites(&input.items)).await?;
+      return module.create_invites(batch, call).await;
+    }
+    Method::CreateUsers => {
+      let users = module
+        .create_users(validation::users(&input.items)?, call)
+        .await?;
+      return Ok(output::users(&users).into());
+    }
+    Method::ValidateInviteToken => {
+      let invite = module.validate_invite_token(&input.token()?, &call).await?;
+      return Ok(output::invite(&invite).into());
+    }
+    Method::RetrieveInvite | Method::RetrieveUser => {
+      let entity = match method {
+        Method::RetrieveInvite => Entity::Invite,
+        _ => Entity::User,
+      };
+      let id = input.arg("id").as_str().filter(|id| !id.is_empty());
+      module
+        .retrieve(entity, id, input.arg("config"), &call)
+        .await?
+    }
+    Method::ListInvites => {
+      module
+        .find(input.query(Entity::Invite, false)?, &call)
+        .await?
+    }
+    Method::ListAndCountInvites => {
+      module
+        .find(input.query(Entity::Invite, true)?, &call)
+        .await?
+    }
+    Method::ListUsers => {
+      module
+        .find(input.query(Entity::User, false)?, &call)
+        .await?
+    }
+    Method::ListAndCountUsers => module.find(input.query(Entity::User, true)?, &call).await?,
+    Method::RefreshInviteTokens => {
+      module
+        .refresh_invite_tokens(input.ids(method)?, &call)
+        .await?
+    }
+    Method::UpdateInvites => {
+      let items = validation::invite_updates(input.updates(validation::NOT_AN_UPDATE)?)?;
+      module.update_invites(items, &call).await?
+    }
+    Method::DeleteInvites => module.delete_invites(input.ids(method)?, &call).await?,
+    Method::SoftDeleteInvites => {
+      module
+        .soft_delete_invites(input.ids(method)?, &call)
+        .await?
+    }
+    Method::RestoreInvites => module.restore_invites(input.ids(method)?, &call).await?,
+    Method::AcceptInvite => {
+      let user = validation::accepting_user(input.arg("user"))?;
+      module.accept_invite(&input.token()?, user, &call).await?
+    }
+    Method::UpdateUsers => {
+      let items = validation::user_updates(input.updates(validation::NOT_A_USER_UPDATE)?)?;
+      module.update_users(items, &call).await?
+    }
+    Method::DeleteUsers => module.delete_users(input.ids(method)?, &call).await?,
+    Method::SoftDeleteUsers => module.soft_delete_users(input.ids(method)?, &call).await?,
+    Method::RestoreUsers => module.restore_users(input.ids(method)?, &call).await?,
+    Method::Begin | Method::Commit | Method::Rollback | Method::Close => {
+      return transaction_call(&module, method, &input).await
+    }
+  };
+  Ok(output::done(&done).into())
+}
+
+/// `begin` (`args.isolationLevel`), `commit` and `rollback` (`transaction`), `close`.
+async fn transaction_call(
+  module: &InviteModule,
+  method: Method,
+  input: &CallInput,
+) -> Result<Reply> {
+  let transaction = || {
+    input
+      .transaction
+      .ok_or_else(|| Error::invalid_argument("transaction id missing"))
+  };
+  let json = match method {
+    Method::Begin => {
+      let isolation = match input.arg("isolationLevel") {
+        Value::Null => None,
+        Value::String(level) => Some(
+          IsolationLevel::parse(level)
+            .ok_or_else(|| Error::invalid_argument(INVALID_ISOLATION_LEVEL))?,
+        ),
+        _ => return Err(Error::invalid_argument(INVALID_ISOLATION_LEVEL)),
+      };
+      module.begin(isolation).await?.to_string()
+    }
+    Method::Commit => {
+      module.commit(transaction()?).await?;
+      "null".to_string()
+    }
+    Method::Rollback => {
+      module.rollback(transaction()?).await?;
+      "null".to_string()
+    }
+    Method::Close => {
+      module.close().await;
+      "null".to_string()
+    }
+    _ => {
+      return Err(Error::unexpected_state(format!(
+        "{} is not a transaction call",
+        method.name()
+      )))
+    }
+  };
+  Ok(json.into())
+}

@@ -1,0 +1,309 @@
+//! The set-based inserts: a batch of invites in one statement that checks and inserts (and,
+//! alone, in one round trip with its transaction), users in two. They keep `Session`'s
+//! contract: all or nothing, else the refusal SQLite's row-by-row insert gives.
+
+use std::collections::HashSet;
+
+use deadpool_postgres::Object;
+
+use super::session::{user_keys, UserColumns};
+use super::{database_error, execute_batch, prepared, unique_failure, write_failure};
+use crate::error::{Error, Result};
+use crate::invite::{roles_json, Invite, User};
+use crate::messages;
+
+/// Does the batch repeat an id, or an email among its live items? Then it fails whatever the
+/// database holds, and the statement below only checks.
+fn repeats_itself(invites: &[Invite]) -> bool {
+  let mut ids = HashSet::new();
+  let mut emails = HashSet::new();
+  invites.iter().any(|invite| {
+    !ids.insert(invite.id.as_str())
+      || (invite.deleted_at.is_none() && !emails.insert(invite.email.as_str()))
+  })
+}
+
+/// The first item that cannot be inserted, in input order, as the SQLite store reports it
+/// (its row-by-row insert meets the email index before the primary key): a live item whose
+/// email a live invite or an earlier live item holds, or an item whose id an invite (live or
+/// soft-deleted) or an earlier item has.
+fn first_conflict(
+  invites: &[Invite],
+  known_ids: &HashSet<String>,
+  live_emails: &HashSet<String>,
+) -> Option<Error> {
+  let mut seen_ids = HashSet::new();
+  let mut seen_emails = HashSet::new();
+  for (index, invite) in invites.iter().enumerate() {
+    let live = invite.deleted_at.is_none();
+    if live && (live_emails.contains(&invite.email) || seen_emails.contains(invite.email.as_str()))
+    {
+      return Some(messages::already_exists("Invite", "email", &invite.email).at(index));
+    }
+    if known_ids.contains(&invite.id) || seen_ids.contains(invite.id.as_str()) {
+      return Some(messages::already_exists("Invite", "id", &invite.id).at(index));
+    }
+    seen_ids.insert(invite.id.as_str());
+    if live {
+      seen_emails.insert(invite.email.as_str());
+    }
+  }
+  None
+}
+
+/// Inserts a batch with one statement: the rows come in as `UNNEST` arrays; the statement reads
+/// the live users holding the batch's emails, the invites holding its ids and the live
+/// invites holding its emails, and inserts (with the roles, into our table) only when there
+/// are none and `$11` allows it. Under concurrency the unique indexes stay the final arbiter.
+const INSERT_INVITES: &str = r#"
+with input as (
+  select * from unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::float8[], $6::text[],
+                       $7::float8[], $8::float8[], $9::float8[], $10::text[])
+    with ordinality as row(id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at, roles, position)
+),
+taken as (
+  select distinct email from "user" where deleted_at is null and email in (select email from input)
+),
+known_ids as (
+  select id from "invite" where id in (select id from input)
+),
+live_emails as (
+  select distinct email from "invite"
+  where deleted_at is null and email in (select email from input where deleted_at is null)
+),
+inserted as (
+  insert into "invite" (id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)
+  select id, email, accepted, token, to_timestamp(expires_at / 1000), metadata::jsonb,
+         to_timestamp(created_at / 1000), to_timestamp(updated_at / 1000), to_timestamp(deleted_at / 1000)
+  from input
+  where $11 and not exists (select 1 from taken) and not exists (select 1 from known_ids)
+    and not exists (select 1 from live_emails)
+  order by position
+  returning id
+),
+roles as (
+  insert into "medusa_invites_roles" (invite_id, roles)
+  select input.id, input.roles::jsonb from input join inserted on inserted.id = input.id
+  where input.roles is not null
+)
+select 'user' as kind, email as value from taken
+union all select 'id', id from known_ids
+union all select 'email', email from live_emails
+"#;
+
+/// The batch as the statement's array parameters. Times travel as Unix milliseconds and
+/// become timestamptz in the database.
+struct InviteColumns<'a> {
+  ids: Vec<&'a str>,
+  emails: Vec<&'a str>,
+  accepted: Vec<bool>,
+  tokens: Vec<&'a str>,
+  expires_at: Vec<f64>,
+  metadata: Vec<Option<&'a str>>,
+  created_at: Vec<f64>,
+  updated_at: Vec<f64>,
+  deleted_at: Vec<Option<f64>>,
+  roles: Vec<Option<String>>,
+  write: bool,
+}
+
+impl<'a> InviteColumns<'a> {
+  fn new(invites: &'a [Invite]) -> Self {
+    fn column<'a, T>(invites: &'a [Invite], value: impl Fn(&'a Invite) -> T) -> Vec<T> {
+      invites.iter().map(value).collect()
+    }
+    InviteColumns {
+      ids: column(invites, |invite| invite.id.as_str()),
+      emails: column(invites, |invite| invite.email.as_str()),
+      accepted: column(invites, |invite| invite.accepted),
+      tokens: column(invites, |invite| invite.token.as_str()),
+      expires_at: column(invites, |invite| invite.expires_at as f64),
+      metadata: column(invites, |invite| invite.metadata.as_deref()),
+      created_at: column(invites, |invite| invite.created_at as f64),
+      updated_at: column(invites, |invite| invite.updated_at as f64),
+      deleted_at: column(invites, |invite| invite.deleted_at.map(|ms| ms as f64)),
+      roles: column(invites, Invite::roles_json),
+      write: !repeats_itself(invites),
+    }
+  }
+
+  fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 11] {
+    [
+      &self.ids,
+      &self.emails,
+      &self.accepted,
+      &self.tokens,
+      &self.expires_at,
+      &self.metadata,
+      &self.created_at,
+      &self.updated_at,
+      &self.deleted_at,
+      &self.roles,
+      &self.write,
+    ]
+  }
+}
+
+/// Advisory locks (transaction-scoped) on the batch's emails, so that user and invite
+/// creation on the same email by this module never interleave: the user check then sees
+/// every user committed before it, even under READ COMMITTED. Emails fall into 64 buckets
+/// (a lock per email would exhaust the lock table on large batches), taken in ascending
+/// order so calls cannot deadlock on them. Returns the statements to run.
+fn email_locks<'a>(emails: impl Iterator<Item = &'a str>) -> String {
+  /// "medu", a class id that keeps our keys apart from other users of advisory locks.
+  const LOCK_CLASS: i32 = 0x6d65_6475;
+  let mut buckets: Vec<u64> = emails
+    .map(|email| {
+      // FNV-1a: stable across processes and versions, unlike Rust's default hasher.
+      email.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+      }) % 64
+    })
+    .collect();
+  buckets.sort_unstable();
+  buckets.dedup();
+  buckets
+    .iter()
+    .map(|bucket| format!("select pg_advisory_xact_lock({LOCK_CLASS}, {bucket});"))
+    .collect()
+}
+
+/// Reads what the statement found: live users holding emails, invites holding ids, live
+/// invites holding emails. Any of them refuses the batch (nothing was inserted).
+fn refusal(found: Vec<tokio_postgres::Row>, invites: &[Invite]) -> Result<()> {
+  let mut taken = HashSet::new();
+  let mut known_ids = HashSet::new();
+  let mut live_emails = HashSet::new();
+  for row in found {
+    let value: String = row.get(1);
+    match row.get::<_, &str>(0) {
+      "user" => taken.insert(value),
+      "id" => known_ids.insert(value),
+      _ => live_emails.insert(value),
+    };
+  }
+  if !taken.is_empty() {
+    // Medusa lists them in user-id order; input order is deterministic (docs/differences.md).
+    let mut seen = HashSet::new();
+    let in_input_order: Vec<&str> = invites
+      .iter()
+      .map(|invite| invite.email.as_str())
+      .filter(|email| taken.contains(*email) && seen.insert(*email))
+      .collect();
+    return Err(messages::users_exist(&in_input_order));
+  }
+  match first_conflict(invites, &known_ids, &live_emails) {
+    Some(error) => Err(error),
+    None => Ok(()),
+  }
+}
+
+/// A failed insert statement: a unique violation (a concurrent transaction won the race)
+/// as Medusa's message, anything else as a database error.
+fn insert_failure(error: tokio_postgres::Error, invites: &[Invite]) -> Error {
+  write_failure(error, invites, "cannot insert the invites")
+}
+
+/// Inserts a batch inside an open transaction (a caller's, or one the call opened).
+pub(super) async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
+  let locks = email_locks(invites.iter().map(|invite| invite.email.as_str()));
+  execute_batch(connection, &locks, "cannot lock the emails").await?;
+  let statement = prepared(connection, INSERT_INVITES).await?;
+  let columns = InviteColumns::new(invites);
+  let found = connection
+    .query(&statement, &columns.params())
+    .await
+    .map_err(|error| insert_failure(error, invites))?;
+  refusal(found, invites)
+}
+
+/// Inserts a batch in a transaction of its own, in one network round trip: `begin` with the
+/// email locks, the statement and `commit` are pipelined (tokio-postgres sends requests in
+/// the order their futures are first polled). When the statement fails, PostgreSQL turns the
+/// `commit` of the aborted transaction into a rollback.
+pub(super) async fn insert_invites_alone(connection: &Object, invites: &[Invite]) -> Result<()> {
+  let statement = prepared(connection, INSERT_INVITES).await?;
+  let columns = InviteColumns::new(invites);
+  let begin = format!(
+    "begin; {}",
+    email_locks(invites.iter().map(|invite| invite.email.as_str()))
+  );
+  let params = columns.params();
+  let (begun, found, committed) = tokio::join!(
+    connection.batch_execute(&begin),
+    connection.query(&statement, &params),
+    connection.batch_execute("commit"),
+  );
+  begun.map_err(|error| database_error("cannot begin a transaction", error))?;
+  let found = found.map_err(|error| insert_failure(error, invites))?;
+  committed.map_err(|error| database_error("cannot commit", error))?;
+  refusal(found, invites)
+}
+
+pub(super) async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
+  let columns = UserColumns::new(users);
+  execute_batch(
+    connection,
+    &email_locks(columns.emails.iter().copied()),
+    "cannot lock the emails",
+  )
+  .await?;
+  let live: HashSet<String> = connection
+    .query(
+      &prepared(
+        connection,
+        r#"select email from "user" where deleted_at is null and email = any($1)"#,
+      )
+      .await?,
+      &[&columns.emails],
+    )
+    .await
+    .map_err(|error| database_error("cannot check existing users", error))?
+    .into_iter()
+    .map(|row| row.get(0))
+    .collect();
+  let mut batch = HashSet::new();
+  for (index, user) in users.iter().enumerate() {
+    if live.contains(&user.email) || !batch.insert(user.email.as_str()) {
+      return Err(messages::already_exists("User", "email", &user.email).at(index));
+    }
+  }
+  let created_at: Vec<f64> = users.iter().map(|user| user.created_at as f64).collect();
+  connection
+    .execute(&prepared(connection, r#"insert into "user" (id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at)
+         select id, first_name, last_name, email, avatar_url, metadata::jsonb, to_timestamp(created_at / 1000), to_timestamp(created_at / 1000)
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
+           as row(id, first_name, last_name, email, avatar_url, metadata, created_at)"#).await?,
+      &[
+        &columns.ids,
+        &columns.first_names,
+        &columns.last_names,
+        &columns.emails,
+        &columns.avatar_urls,
+        &columns.metadata,
+        &created_at,
+      ],
+    )
+    .await
+    .map_err(|error| unique_failure(error, "User", user_keys(users), "cannot insert the users"))?;
+  let with_roles: Vec<(&str, String)> = users
+    .iter()
+    .filter_map(|user| roles_json(&user.roles).map(|roles| (user.id.as_str(), roles)))
+    .collect();
+  if !with_roles.is_empty() {
+    let (ids, roles): (Vec<&str>, Vec<String>) = with_roles.into_iter().unzip();
+    connection
+      .execute(
+        &prepared(
+          connection,
+          r#"insert into "medusa_invites_user_roles" (user_id, roles)
+             select id, roles::jsonb from unnest($1::text[], $2::text[]) as row(id, roles)"#,
+        )
+        .await?,
+        &[&ids, &roles],
+      )
+      .await
+      .map_err(|error| database_error("cannot store the users' roles", error))?;
+  }
+  Ok(())
+}
