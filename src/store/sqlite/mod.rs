@@ -2,14 +2,17 @@
 //! (`synchronous=FULL`). The `invite` and `user` tables mirror Medusa's columns and indexes
 //! (docs/storage.md), plus `invite.roles`. Times are stored as Unix milliseconds, JSON as text.
 //!
-//! SQLite has one writer at a time, so a module keeps one connection and an async writer
-//! lock: a call or a caller transaction holds it for its duration, and others wait for it
-//! without occupying a thread. Every statement runs on tokio's blocking pool.
+//! SQLite has one writer at a time, so a module keeps one write connection and an async
+//! writer lock: a call or a caller transaction holds it for its duration, and others wait for
+//! it in order without occupying a thread. Every module of the process on the same file
+//! shares that lock, so they take turns instead of polling for SQLite's lock against each
+//! other; other processes are waited for by `locked`.
 
 mod session;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -49,11 +52,45 @@ create table if not exists "medusa_invites_idempotency" ("key" text not null, "i
 create index if not exists "IDX_medusa_invites_idempotency_created_at" on "medusa_invites_idempotency" (created_at);
 "#;
 
-pub struct SqliteStore {
-  connection: Arc<Mutex<Connection>>,
+/// The writer lock of one database, shared by the modules of this process that open it.
+struct WriterLock {
   writer: Arc<tokio::sync::Mutex<()>>,
   /// A caller transaction holds the writer lock.
   transaction_open: Arc<AtomicBool>,
+}
+
+impl WriterLock {
+  fn new() -> Arc<WriterLock> {
+    Arc::new(WriterLock {
+      writer: Arc::new(tokio::sync::Mutex::new(())),
+      transaction_open: Arc::new(AtomicBool::new(false)),
+    })
+  }
+
+  /// The lock of the file at `path` (its canonical path), made when no live module holds it.
+  fn of_file(path: &std::path::Path) -> Arc<WriterLock> {
+    static LOCKS: Mutex<Vec<(PathBuf, Weak<WriterLock>)>> = Mutex::new(Vec::new());
+    let Ok(path) = std::fs::canonicalize(path) else {
+      return WriterLock::new();
+    };
+    let mut locks = LOCKS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    locks.retain(|(_, lock)| lock.strong_count() > 0);
+    if let Some(lock) = locks
+      .iter()
+      .find(|(held, _)| *held == path)
+      .and_then(|(_, lock)| lock.upgrade())
+    {
+      return lock;
+    }
+    let lock = WriterLock::new();
+    locks.push((path, Arc::downgrade(&lock)));
+    lock
+  }
+}
+
+pub struct SqliteStore {
+  connection: Arc<Mutex<Connection>>,
+  lock: Arc<WriterLock>,
   /// Reads outside caller transactions use a connection of their own: in WAL mode a reader
   /// needs no lock, so a read never waits behind this module's writes or another process's.
   /// `None` in memory, where a second connection would be another database.
@@ -70,7 +107,9 @@ impl SqliteStore {
   /// Opens (creating the file and its folder on first use) and prepares the schema, on the
   /// blocking pool.
   pub async fn open(location: Location, synchronous: Synchronous) -> Result<Self> {
+    let opened = location.clone();
     let (connection, reader) = tokio::task::spawn_blocking(move || {
+      let location = opened;
       let connection = open_connection(&location, synchronous)?;
       let reader = match &location {
         Location::Memory => None,
@@ -80,10 +119,13 @@ impl SqliteStore {
     })
     .await
     .map_err(|_| Error::database("SQLite: opening the database was interrupted"))??;
+    let lock = match &location {
+      Location::Memory => WriterLock::new(),
+      Location::File(path) => WriterLock::of_file(path),
+    };
     Ok(SqliteStore {
       connection: Arc::new(Mutex::new(connection)),
-      writer: Arc::new(tokio::sync::Mutex::new(())),
-      transaction_open: Arc::new(AtomicBool::new(false)),
+      lock,
       reader: reader.map(|connection| Reader {
         connection: Arc::new(Mutex::new(connection)),
         turn: tokio::sync::Mutex::new(()),
@@ -104,12 +146,12 @@ impl SqliteStore {
   async fn writer(&self) -> Result<OwnedMutexGuard<()>> {
     loop {
       let waited =
-        tokio::time::timeout(WRITER_LOCK_TIMEOUT, Arc::clone(&self.writer).lock_owned()).await;
+        tokio::time::timeout(WRITER_LOCK_TIMEOUT, Arc::clone(&self.lock.writer).lock_owned()).await;
       match waited {
         Ok(guard) => return Ok(guard),
-        Err(_) if self.transaction_open.load(Ordering::Acquire) => {
+        Err(_) if self.lock.transaction_open.load(Ordering::Acquire) => {
           return Err(Error::database(format!(
-            "SQLite: timed out after {} s waiting for the write lock, which an open transaction of this module holds",
+            "SQLite: timed out after {} s waiting for the write lock, which an open transaction in this process holds",
             WRITER_LOCK_TIMEOUT.as_secs()
           )))
         }
@@ -415,11 +457,11 @@ impl Store for SqliteStore {
       Ok(begin(connection, BEGIN)?.then_some(()))
     })
     .await?;
-    self.transaction_open.store(true, Ordering::Release);
+    self.lock.transaction_open.store(true, Ordering::Release);
     Ok(Box::new(SqliteTransaction {
       connection: Arc::clone(&self.connection),
       open: true,
-      transaction_open: Arc::clone(&self.transaction_open),
+      transaction_open: Arc::clone(&self.lock.transaction_open),
       _writer: writer,
     }))
   }
