@@ -196,6 +196,13 @@ export interface FindConfig<Entity = unknown> {
   [other: string]: unknown
 }
 
+/** A call whose events wait in the outbox: the messages as they will be emitted. */
+export interface PendingEvents {
+  id: number
+  created_at: Date
+  messages: EventMessage[]
+}
+
 /** Any object with Medusa's event bus `emit`. */
 export interface EventBusLike {
   emit(messages: EventMessage[], options?: Record<string, unknown>): unknown
@@ -239,6 +246,14 @@ export interface UserModuleOptions {
   idempotencyRetentionSeconds?: number
   /** Receives `emit(messages, { internal: true })` once per call, after commit. */
   eventBus?: EventBusLike
+  /**
+   * `"outbox"` (default): with an `eventBus`, each call's events are also stored in the
+   * call's own transaction and delivered again if the emit fails or the process dies before
+   * it (at least once). `"direct"`: emitted after commit only, as `@medusajs/user` does.
+   */
+  eventDelivery?: "outbox" | "direct"
+  /** How long delivered outbox rows are kept, in seconds (default 86400); older ones are deleted. */
+  eventRetentionSeconds?: number
   /** Told with one `warn` line when PostgreSQL calls ran again after a serialization failure or a deadlock (Medusa's logger fits). */
   logger?: { warn(message: string): unknown }
 }
@@ -321,6 +336,13 @@ export declare class UserModuleService {
   /** Runs `work(tx)` in a transaction: commit when it resolves, rollback when it throws. */
   transaction<T>(work: (tx: InviteTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>
   close(): Promise<void>
+  /**
+   * Delivers every event still pending in the outbox now, one emit per call, in the order the
+   * calls were written. Resolves with the number of calls delivered.
+   */
+  flushEvents(): Promise<number>
+  /** The calls whose events are pending in the outbox, oldest first (default limit 100). */
+  listPendingEvents(options?: { limit?: number }): Promise<PendingEvents[]>
 }
 
 /** `createInvites` on the default module (JWT_SECRET, MEDUSA_INVITES_DATABASE_URL). */

@@ -41,18 +41,23 @@ create table if not exists "user" ("id" text not null, "first_name" text null, "
 CREATE UNIQUE INDEX IF NOT EXISTS "IDX_user_email_unique" ON "user" (email) WHERE deleted_at IS NULL;
 CREATE INDEX IF NOT EXISTS "IDX_user_deleted_at" ON "user" (deleted_at) WHERE deleted_at IS NOT NULL;`
 
-/** Every relation of a schema the module prepared: Medusa's, then our own three tables. */
+/** Every relation of a schema the module prepared: Medusa's, then our own four tables. */
 const EXPECTED_RELATIONS = [
   { relname: "IDX_invite_deleted_at", relkind: "i" },
   { relname: "IDX_invite_email_unique", relkind: "i" },
   { relname: "IDX_invite_token", relkind: "i" },
   { relname: "IDX_medusa_invites_idempotency_created_at", relkind: "i" },
+  { relname: "IDX_medusa_invites_outbox_delivered_at", relkind: "i" },
+  { relname: "IDX_medusa_invites_outbox_pending", relkind: "i" },
   { relname: "IDX_user_deleted_at", relkind: "i" },
   { relname: "IDX_user_email_unique", relkind: "i" },
   { relname: "invite", relkind: "r" },
   { relname: "invite_pkey", relkind: "i" },
   { relname: "medusa_invites_idempotency", relkind: "r" },
   { relname: "medusa_invites_idempotency_pkey", relkind: "i" },
+  { relname: "medusa_invites_outbox", relkind: "r" },
+  { relname: "medusa_invites_outbox_id_seq", relkind: "S" },
+  { relname: "medusa_invites_outbox_pkey", relkind: "i" },
   { relname: "medusa_invites_roles", relkind: "r" },
   { relname: "medusa_invites_roles_pkey", relkind: "i" },
   { relname: "medusa_invites_user_roles", relkind: "r" },
@@ -410,7 +415,7 @@ describe("PostgreSQL backend", { skip }, () => {
   })
 
   describe("schema", () => {
-    test("a fresh database gets exactly Medusa's invite and user tables, plus our three tables only", async () => {
+    test("a fresh database gets exactly Medusa's invite and user tables, plus our four tables only", async () => {
       const reference = newDatabase()
       psql(reference, MEDUSA_SQL)
       const db = newDatabase()
@@ -428,13 +433,14 @@ describe("PostgreSQL backend", { skip }, () => {
       assert.deepEqual(query(db, `select table_name, table_type from information_schema.tables where table_schema = 'public' order by 1`), [
         { table_name: "invite", table_type: "BASE TABLE" },
         { table_name: "medusa_invites_idempotency", table_type: "BASE TABLE" },
+        { table_name: "medusa_invites_outbox", table_type: "BASE TABLE" },
         { table_name: "medusa_invites_roles", table_type: "BASE TABLE" },
         { table_name: "medusa_invites_user_roles", table_type: "BASE TABLE" },
         { table_name: "user", table_type: "BASE TABLE" },
       ])
       assert.deepEqual(relations(db), EXPECTED_RELATIONS)
       assert.equal(scalar(db, `select count(*) from pg_proc where pronamespace = 'public'::regnamespace`), 0)
-      // Our objects' constraints: keys, and the roles row follows its invite.
+      // Our objects' constraints: keys, and the roles rows follow their invites and users.
       assert.deepEqual(
         query(
           db,
@@ -443,6 +449,7 @@ describe("PostgreSQL backend", { skip }, () => {
         ),
         [
           { relname: "medusa_invites_idempotency", conname: "medusa_invites_idempotency_pkey", contype: "p", def: "PRIMARY KEY (key, input_hash)" },
+          { relname: "medusa_invites_outbox", conname: "medusa_invites_outbox_pkey", contype: "p", def: "PRIMARY KEY (id)" },
           { relname: "medusa_invites_roles", conname: "medusa_invites_roles_invite_id_fkey", contype: "f", def: "FOREIGN KEY (invite_id) REFERENCES invite(id) ON DELETE CASCADE" },
           { relname: "medusa_invites_roles", conname: "medusa_invites_roles_pkey", contype: "p", def: "PRIMARY KEY (invite_id)" },
           { relname: "medusa_invites_user_roles", conname: "medusa_invites_user_roles_pkey", contype: "p", def: "PRIMARY KEY (user_id)" },

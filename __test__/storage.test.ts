@@ -51,6 +51,13 @@ test("the invite and user tables mirror Medusa's columns, plus roles", async () 
     ["response", "text", 1, 0],
     ["created_at", "integer", 1, 0],
   ])
+  // The outbox: a call's event record until it is delivered (and its retention has passed).
+  assert.deepEqual(columns("medusa_invites_outbox"), [
+    ["id", "integer", 0, 1],
+    ["created_at", "integer", 1, 0],
+    ["events", "text", 1, 0],
+    ["delivered_at", "integer", 0, 0],
+  ])
   assert.deepEqual(columns("user"), [
     ["id", "text", 1, 1],
     ["first_name", "text", 0, 0],
@@ -75,6 +82,11 @@ test("the invite and user tables mirror Medusa's columns, plus roles", async () 
       "IDX_medusa_invites_idempotency_created_at",
       'CREATE INDEX "IDX_medusa_invites_idempotency_created_at" on "medusa_invites_idempotency" (created_at)',
     ],
+    [
+      "IDX_medusa_invites_outbox_delivered_at",
+      'CREATE INDEX "IDX_medusa_invites_outbox_delivered_at" on "medusa_invites_outbox" (delivered_at) where delivered_at is not null',
+    ],
+    ["IDX_medusa_invites_outbox_pending", 'CREATE INDEX "IDX_medusa_invites_outbox_pending" on "medusa_invites_outbox" (id) where delivered_at is null'],
     ["IDX_user_deleted_at", 'CREATE INDEX "IDX_user_deleted_at" on "user" (deleted_at) where deleted_at is not null'],
     ["IDX_user_email_unique", 'CREATE UNIQUE INDEX "IDX_user_email_unique" on "user" (email) where deleted_at is null'],
   ])

@@ -67,6 +67,38 @@ function inviteCreatedMessages(ids, eventGroupId) {
 }
 
 /**
+ * The messages of a call's event record (src/events.rs): the same for delivery right after
+ * the call and for redelivery from the outbox.
+ */
+function messagesOf({ eventGroupId, events }) {
+  const parts = events.map((event) => eventMessages(event, eventGroupId));
+  // One part (most calls) as it is; several joined without spreading a huge list.
+  return parts.length === 1 ? parts[0] : parts.flat();
+}
+
+/** The messages of one event of a record. */
+function eventMessages(event, eventGroupId) {
+  switch (event.type) {
+    case "invitesCreated":
+      return inviteCreatedMessages(event.ids, eventGroupId);
+    case "invitesUpdated":
+      return inviteUpdatedMessages(event.updated, event.all, event.action, eventGroupId);
+    case "invitesDeleted":
+      return inviteDeletedMessages(event.ids, eventGroupId);
+    case "usersCreated":
+      return userCreatedMessages(event.ids, eventGroupId);
+    case "usersUpdated":
+      return userUpdatedMessages(event.ids, eventGroupId);
+    case "usersDeleted":
+      return userDeletedMessages(event.ids, eventGroupId);
+    case "inviteAccepted":
+      return [inviteAcceptedMessage(event.id, eventGroupId)];
+    default:
+      return [];
+  }
+}
+
+/**
  * Delivery after commit (docs/behaviour.md). With an aggregator the messages are saved into it;
  * unless the caller keeps them (`preventReleaseEvents`, or no bus), everything it holds is
  * emitted in one call and then cleared, as Medusa does. No messages (`makeMessages` gives
@@ -89,6 +121,7 @@ async function deliver({ eventBus, messageAggregator, preventReleaseEvents }, ma
 }
 
 module.exports = {
+  messagesOf,
   inviteCreatedMessages,
   inviteUpdatedMessages,
   inviteDeletedMessages,

@@ -42,14 +42,15 @@ const noop = () => {};
 
 /**
  * Reads a call's envelope (src/binding/mod.rs): `{"ok": result, "replayed"?: true,
- * "retried"?: n}` or `{"error": {type, message, index?}, "retried"?: n}`. Resolves with
- * `{ ok, replayed }`; an error becomes a MedusaError, its `index` kept when `withIndex`.
+ * "events"?: record, "outbox"?: id, "retried"?: n}` or `{"error": {type, message, index?},
+ * "retried"?: n}`. Resolves with `{ ok, replayed, events, outbox }`; an error becomes a
+ * MedusaError, its `index` kept when `withIndex`.
  */
 function readEnvelope(envelope, { withIndex }, onRetried) {
   const reply = JSON.parse(envelope);
   if (reply.retried) onRetried?.(reply.retried);
   if (reply.error) throw fromNative(reply.error, { withIndex });
-  return { ok: reply.ok, replayed: reply.replayed === true };
+  return { ok: reply.ok, replayed: reply.replayed === true, events: reply.events, outbox: reply.outbox };
 }
 
 /**
@@ -108,7 +109,7 @@ class NativeChannel {
 
   /**
    * Runs `method` natively with `input` (a CallInput object, or its JSON text); resolves
-   * with `{ ok, replayed }`, rejects with a MedusaError (`index` kept when `withIndex`).
+   * with `{ ok, replayed, events, outbox }`, rejects with a MedusaError (`index` kept when `withIndex`).
    */
   call(method, input = {}, { withIndex = true } = {}) {
     return new Promise((resolve, reject) => {

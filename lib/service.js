@@ -6,10 +6,8 @@ const {
   encodeInvite, encodeUser, encodeInviteUpdate, encodeUserUpdate, encodeIds, encodeQuery, encodeConfig, encodeToken, encodeContext,
   isRefusal, checkLength,
 } = require("./wire");
-const {
-  inviteCreatedMessages, inviteUpdatedMessages, inviteDeletedMessages, userCreatedMessages, userUpdatedMessages,
-  userDeletedMessages, inviteAcceptedMessage, deliver,
-} = require("./events");
+const { messagesOf, deliver } = require("./events");
+const { Outbox } = require("./outbox");
 const { InviteTransaction, joinTransaction, reserveDelivery, markClosed } = require("./transaction");
 const { NativeChannel, nativeOptionNames } = require("./native");
 const { PART, nextTurn } = require("./parts");
@@ -88,15 +86,18 @@ function encodeBatch(data, encodeItem, method) {
   return { ...batch, rest };
 }
 
-/** A call's input as the native side reads it (src/binding/call.rs): its arguments by name. */
-function callInput(args, context, transaction) {
-  return { context: context.wire, transaction: transaction?.id, args };
+/**
+ * A call's input as the native side reads it (src/binding/call.rs): its arguments by name,
+ * and `events`: "direct" when someone listens, "outbox" to store the record too.
+ */
+function callInput(args, context, transaction, events) {
+  return { context: context.wire, transaction: transaction?.id, events, args };
 }
 
 /** A batch call's input, as JSON text: the items go in as the parts `encodeBatch` wrote. */
-async function batchInput(batch, context, transaction) {
+async function batchInput(batch, context, transaction, events) {
   const items = await batch.rest();
-  const head = JSON.stringify({ context: context.wire, transaction: transaction?.id, single: batch.single });
+  const head = JSON.stringify({ context: context.wire, transaction: transaction?.id, events, single: batch.single });
   return `${head.slice(0, -1)},"items":${items}}`;
 }
 
@@ -104,9 +105,14 @@ async function batchInput(batch, context, transaction) {
 const isSelectorUpdate = (data) =>
   data !== null && typeof data === "object" && !Array.isArray(data) && "selector" in data && "data" in data;
 
+/** `eventDelivery`: how a call's events reach the event bus. */
+const EVENT_DELIVERY = ["outbox", "direct"];
+
 class UserModuleService {
   #native;
   #eventBus;
+  /** The outbox, when events are delivered through it (an event bus and `eventDelivery: "outbox"`). */
+  #outbox;
   /** Open transactions issued by this module, held weakly, so close() can end their handles. */
   #transactions = new Set();
 
@@ -120,6 +126,7 @@ class UserModuleService {
     }
     let eventBus;
     let logger;
+    let eventDelivery;
     let json;
     try {
       eventBus = options.eventBus;
@@ -129,6 +136,10 @@ class UserModuleService {
       logger = options.logger;
       if (logger !== undefined && logger !== null && typeof logger.warn !== "function") {
         throw invalidArgument("The logger option must be an object with a warn(message) method");
+      }
+      eventDelivery = options.eventDelivery ?? "outbox";
+      if (!EVENT_DELIVERY.includes(eventDelivery)) {
+        throw invalidArgument('The eventDelivery option must be "outbox" or "direct"');
       }
       // Only what the native side reads (the rest, eventBus and logger, stays here).
       const nativeOptions = {};
@@ -145,6 +156,7 @@ class UserModuleService {
       throw MedusaError.isMedusaError(thrown) ? thrown : fromNativeThrow(thrown);
     }
     if (logger) this.#native.onRetried = (count) => logRetries(logger, count);
+    if (this.#eventBus && eventDelivery === "outbox") this.#outbox = new Outbox(this.#native, this.#eventBus);
   }
 
   /**
@@ -153,12 +165,7 @@ class UserModuleService {
    */
   async createInvites(data, sharedContext) {
     const batch = encodeBatch(data, encodeInvite, "createInvites");
-    const { ok: created } = await this.#call("createInvites", sharedContext, {
-      batch,
-      // A replayed call (idempotencyKey) or an empty one has nothing new to announce.
-      events: (created, eventGroupId, replayed) =>
-        !replayed && created.ids.length > 0 && inviteCreatedMessages(created.ids, eventGroupId),
-    });
+    const { ok: created } = await this.#call("createInvites", sharedContext, { batch });
     const dtos = await inviteDtos(batch.items, created);
     return batch.single ? dtos[0] : dtos;
   }
@@ -169,48 +176,75 @@ class UserModuleService {
    */
   async createUsers(data, sharedContext) {
     const batch = encodeBatch(data, encodeUser, "createUsers");
-    const { ok: users } = await this.#call("createUsers", sharedContext, {
-      batch,
-      events: (users, eventGroupId) => userCreatedMessages(users.map((user) => user.id), eventGroupId),
-    });
-    const dtos = users.map(storedDto);
+    const { ok } = await this.#call("createUsers", sharedContext, { batch });
+    const dtos = ok.users.map(storedDto);
     return batch.single ? dtos[0] : dtos;
   }
 
   /**
    * Every call goes through here: snapshots `sharedContext`, joins its transaction, runs
-   * `method` natively with `args` (or a `batch` from `encodeBatch`), and delivers the call's
-   * events (docs/behaviour.md): after the caller's transaction commits when there is one,
-   * else now. `events(result, eventGroupId, replayed)` gives the messages once the call has
-   * succeeded (false or none: nothing to announce). Resolves with `{ ok, replayed }`.
+   * `method` natively with `args` (or a `batch` from `encodeBatch`), and delivers the events
+   * the native side reports for the call (its record, see lib/events.js) as Medusa does
+   * (docs/behaviour.md): after the caller's transaction commits when there is one, else
+   * now. Resolves with `{ ok, replayed }`.
    */
-  async #call(method, sharedContext, { args, batch, events }) {
+  async #call(method, sharedContext, { args, batch }) {
     const context = snapshot("sharedContext", () => encodeContext(sharedContext));
     const transaction = joinTransaction(context.transactionManager, this);
-    const delivery = events && transaction ? reserveDelivery(transaction) : undefined;
+    const delivery = transaction ? reserveDelivery(transaction) : undefined;
+    const events = this.#outbox ? "outbox" : this.#eventBus || context.events.messageAggregator ? "direct" : undefined;
     let reply;
     try {
-      const input = batch ? await batchInput(batch, context, transaction) : callInput(args, context, transaction);
+      const input = batch ? await batchInput(batch, context, transaction, events) : callInput(args, context, transaction, events);
       // An error's `index` names an item of an array; one object in has no index.
       reply = await this.#native.call(method, input, { withIndex: !batch?.single });
     } catch (error) {
       delivery?.failed();
       throw error;
     }
-    if (events) {
-      const { eventGroupId } = context.events;
-      const deliverEvents = () =>
-        deliver({ eventBus: this.#eventBus, ...context.events }, () => events(reply.ok, eventGroupId, reply.replayed));
-      if (delivery) delivery.done(deliverEvents);
-      else await deliverEvents();
-    }
+    this.#outbox?.opened();
+    const record = reply.events;
+    const deliverEvents = record && (() => this.#deliver(context, record, reply.outbox));
+    if (delivery) delivery.done(deliverEvents);
+    else if (deliverEvents) await deliverEvents();
     return reply;
   }
 
+  /** Delivers a call's record; its outbox row (if any) is marked once that succeeded. */
+  async #deliver(context, record, outboxId) {
+    try {
+      await deliver({ eventBus: this.#eventBus, ...context.events }, () => messagesOf(record));
+    } catch (error) {
+      if (outboxId !== undefined) this.#outbox?.failed();
+      throw error;
+    }
+    if (outboxId !== undefined) this.#outbox?.delivered(outboxId);
+  }
+
   /** A call whose arguments `readArgs` reads from the caller's values (see `#call`); resolves with its result. */
-  async #run(method, readArgs, sharedContext, events) {
+  async #run(method, readArgs, sharedContext) {
     const args = snapshot(`The input of ${method}`, readArgs);
-    return (await this.#call(method, sharedContext, { args, events })).ok;
+    return (await this.#call(method, sharedContext, { args })).ok;
+  }
+
+  /**
+   * Delivers every event still pending in the outbox now (calls whose process died between
+   * commit and emit, emits that failed), in the order the calls were written, one emit per
+   * call. Resolves with the number of calls delivered (0 without an event bus, or with
+   * `eventDelivery: "direct"`).
+   */
+  async flushEvents() {
+    return this.#outbox ? this.#outbox.flush() : 0;
+  }
+
+  /**
+   * The calls whose events are pending in the outbox, oldest first (at most `limit`, default
+   * 100): `{ id, created_at, messages }`, the messages as they will be emitted.
+   */
+  async listPendingEvents({ limit = 100 } = {}) {
+    if (!Number.isInteger(limit) || limit < 1) throw invalidArgument("limit must be a positive integer");
+    if (!this.#outbox) return [];
+    return this.#outbox.list(limit);
   }
 
   /**
@@ -244,11 +278,6 @@ class UserModuleService {
       "refreshInviteTokens",
       () => ({ ids: encodeIds(inviteIds) }),
       sharedContext,
-      ({ invites }, eventGroupId) => {
-        const ids = invites.map((invite) => invite.id);
-        // Medusa labels this token_generated message with action "created" (docs/behaviour.md).
-        return ids.length > 0 && inviteUpdatedMessages(ids, ids, "created", eventGroupId);
-      },
     );
     return invites.map(storedDto);
   }
@@ -279,11 +308,6 @@ class UserModuleService {
         return { items: single ? [encodeInviteUpdate(data)] : encodeList(data, encodeInviteUpdate) };
       },
       sharedContext,
-      ({ invites, changed }, eventGroupId) => {
-        if (invites.length === 0) return false;
-        const updated = invites.filter((_, index) => changed[index]).map((invite) => invite.id);
-        return inviteUpdatedMessages(updated, invites.map((invite) => invite.id), "token_generated", eventGroupId);
-      },
     );
     const dtos = invites.map(storedDto);
     return single ? dtos[0] : dtos;
@@ -291,16 +315,12 @@ class UserModuleService {
 
   /** Medusa's `deleteInvites`: removes the rows for good. */
   async deleteInvites(ids, sharedContext) {
-    await this.#run("deleteInvites", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
-      inviteDeletedMessages(result.ids, eventGroupId),
-    );
+    await this.#run("deleteInvites", () => ({ ids: encodeIds(ids) }), sharedContext);
   }
 
   /** Medusa's `softDeleteInvites`: `{ invite_id: [...] }`; the emails become free again. */
   async softDeleteInvites(ids, config, sharedContext) {
-    const result = await this.#run("softDeleteInvites", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
-      inviteDeletedMessages(result.ids, eventGroupId),
-    );
+    const result = await this.#run("softDeleteInvites", () => ({ ids: encodeIds(ids) }), sharedContext);
     return linkable("invite_id", result.ids);
   }
 
@@ -320,12 +340,6 @@ class UserModuleService {
       "acceptInvite",
       () => ({ token: encodeToken(token), user: user === undefined || user === null ? null : encodeUser(user) }),
       sharedContext,
-      (result, eventGroupId) => [
-        ...userCreatedMessages([result.user.id], eventGroupId),
-        ...inviteDeletedMessages([result.inviteId], eventGroupId),
-        // What Medusa's accept workflow emits once it has run (InviteWorkflowEvents.ACCEPTED).
-        inviteAcceptedMessage(result.inviteId, eventGroupId),
-      ],
     );
     return storedDto(result.user);
   }
@@ -363,7 +377,6 @@ class UserModuleService {
         return { items: single ? [encodeUserUpdate(data)] : encodeList(data, encodeUserUpdate) };
       },
       sharedContext,
-      ({ users, changed }, eventGroupId) => userUpdatedMessages(users.filter((_, index) => changed[index]).map((user) => user.id), eventGroupId),
     );
     const dtos = users.map(storedDto);
     return single ? dtos[0] : dtos;
@@ -371,16 +384,12 @@ class UserModuleService {
 
   /** Medusa's `deleteUsers`: removes the rows for good (soft-deleted ones too); `user.user.deleted` per row. */
   async deleteUsers(ids, sharedContext) {
-    await this.#run("deleteUsers", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
-      userDeletedMessages(result.ids, eventGroupId),
-    );
+    await this.#run("deleteUsers", () => ({ ids: encodeIds(ids) }), sharedContext);
   }
 
   /** Medusa's `softDeleteUsers`: `{ user_id: [...] }`, or `{}` when no live user matched; the emails become free again. */
   async softDeleteUsers(ids, config, sharedContext) {
-    const result = await this.#run("softDeleteUsers", () => ({ ids: encodeIds(ids) }), sharedContext, (result, eventGroupId) =>
-      userDeletedMessages(result.ids, eventGroupId),
-    );
+    const result = await this.#run("softDeleteUsers", () => ({ ids: encodeIds(ids) }), sharedContext);
     return linkable("user_id", result.ids);
   }
 
@@ -439,7 +448,10 @@ class UserModuleService {
 
   /** Closes the database; open transactions roll back. Calls made afterwards reject with `unexpected_state`. */
   async close() {
+    // The outbox's last marks go out ahead of the close, which the native side orders after them.
+    const outboxClosed = this.#outbox?.close();
     await this.#native.call("close");
+    await outboxClosed;
     for (const reference of this.#transactions) {
       const handle = reference.deref();
       if (handle) markClosed(handle);

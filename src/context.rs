@@ -39,6 +39,8 @@ pub struct CallContext {
   pub enable_nested_transactions: bool,
   pub idempotency_key: Option<String>,
   pub prevent_release_events: bool,
+  /// `eventGroupId` when it is a non-empty string (Medusa adds it to messages only then).
+  pub event_group_id: Option<String>,
 }
 
 /// Fields whose value must be a string or a boolean when given.
@@ -133,6 +135,10 @@ pub fn validate(context: &Value) -> Result<CallContext> {
     enable_nested_transactions: field("enableNestedTransactions") == WireValue::Bool(true),
     idempotency_key,
     prevent_release_events,
+    event_group_id: match field("eventGroupId") {
+      WireValue::Str(group) if !group.is_empty() => Some(group.to_string()),
+      _ => None,
+    },
   })
 }
 

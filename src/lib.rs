@@ -4,6 +4,7 @@
 pub mod context;
 pub mod create;
 pub mod error;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod invite;

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 use crate::error::{Error, Result};
+use crate::events::{self, Record};
 use crate::idempotency::Replay;
 use crate::invite::{Invite, InviteUpdate, User};
 use crate::messages;
 use crate::metadata::{merge_metadata, metadata_json, parse_object, same_metadata};
 use crate::query::{Entity, Query};
 use crate::rows::{apply_updates, ids_of, in_input_order, in_order, keyed_by_id, missing, unique};
-use crate::session::{Found, Session};
+use crate::session::{Found, OutboxRow, Session};
 use crate::token::TokenSigner;
 use crate::users::{self, UserOp};
 
@@ -62,6 +63,18 @@ pub enum Op {
   },
   /// `updateUsers`, `deleteUsers`, `softDeleteUsers`, `restoreUsers` (see `users`).
   Users(UserOp),
+  /// Pending outbox rows: to deliver them (`claim`), or to show them.
+  PendingEvents {
+    before: Option<i64>,
+    limit: usize,
+    claim: bool,
+  },
+  /// Outbox rows delivered; rows delivered before `prune_before` are deleted.
+  MarkDelivered {
+    ids: Vec<i64>,
+    now: i64,
+    prune_before: i64,
+  },
 }
 
 impl Op {
@@ -78,18 +91,82 @@ impl Op {
       Op::Update { items, .. } => items.len(),
       Op::Accept { .. } => 1,
       Op::Users(op) => op.rows(),
+      Op::PendingEvents { limit, .. } => *limit,
+      Op::MarkDelivered { ids, .. } => ids.len(),
     }
   }
 
   /// Reads only: no write transaction needed.
   pub fn is_read(&self) -> bool {
-    matches!(self, Op::Find(_))
+    matches!(self, Op::Find(_) | Op::PendingEvents { claim: false, .. })
   }
 
   /// One statement that reads: it sees one consistent state without a transaction.
   pub fn is_single_read(&self) -> bool {
     matches!(self, Op::Find(query) if !query.count)
+      || matches!(self, Op::PendingEvents { claim: false, .. })
   }
+}
+
+/// What a call does with the events it produces (see `events`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventsMode {
+  /// Nobody listens: no record.
+  #[default]
+  Ignore,
+  /// The record comes back with the call's result, to be delivered now.
+  Return,
+  /// Also stored in the outbox, in the call's transaction, until it is marked delivered.
+  Store,
+}
+
+/// A call: its work, what to do with its events, and its clock.
+pub struct Call {
+  pub op: Op,
+  pub events: EventsMode,
+  pub event_group_id: Option<String>,
+  pub now: i64,
+}
+
+impl Call {
+  /// The event record of the call, once it has produced `done`; `None` when there is nothing
+  /// to announce or nobody to announce it to.
+  pub fn record(&self, done: &Done) -> Option<String> {
+    if self.events == EventsMode::Ignore {
+      return None;
+    }
+    let events = events::of_call(&self.op, done);
+    if events.is_empty() {
+      return None;
+    }
+    let record = Record {
+      event_group_id: self.event_group_id.clone(),
+      events,
+    };
+    Some(record.to_json())
+  }
+}
+
+/// What a call produced, with its event record and, when stored, its outbox row's id.
+pub struct Outcome {
+  pub done: Done,
+  pub record: Option<String>,
+  pub outbox_id: Option<i64>,
+}
+
+/// Runs a call inside its transaction: its work, then its outbox row (same transaction).
+pub async fn run(session: &mut dyn Session, call: &Call) -> Result<Outcome> {
+  let done = perform(session, &call.op).await?;
+  let record = call.record(&done);
+  let outbox_id = match (&record, call.events) {
+    (Some(record), EventsMode::Store) => Some(session.save_outbox(record, call.now).await?),
+    _ => None,
+  };
+  Ok(Outcome {
+    done,
+    record,
+    outbox_id,
+  })
 }
 
 /// What a call produced.
@@ -116,6 +193,10 @@ pub enum Done {
     users: Vec<User>,
     changed: Vec<bool>,
   },
+  /// Pending outbox rows, in id order.
+  Pending(Vec<OutboxRow>),
+  /// Outbox rows marked delivered.
+  Marked,
 }
 
 pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
@@ -175,6 +256,21 @@ pub async fn perform(session: &mut dyn Session, op: &Op) -> Result<Done> {
       now,
     } => accept(session, invite_id, token, user, *now).await,
     Op::Users(op) => users::perform(session, op).await,
+    Op::PendingEvents {
+      before,
+      limit,
+      claim,
+    } => Ok(Done::Pending(
+      session.pending_outbox(*before, *limit, *claim).await?,
+    )),
+    Op::MarkDelivered {
+      ids,
+      now,
+      prune_before,
+    } => {
+      session.mark_delivered(ids, *now, *prune_before).await?;
+      Ok(Done::Marked)
+    }
   }
 }
 
@@ -355,6 +451,17 @@ async fn accept(
     user,
     invite_id: invite.id,
   })
+}
+
+/// A call of `op` with no events, for tests.
+#[cfg(test)]
+pub fn test_call(op: Op) -> Call {
+  Call {
+    op,
+    events: EventsMode::Ignore,
+    event_group_id: None,
+    now: 0,
+  }
 }
 
 #[cfg(test)]

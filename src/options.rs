@@ -72,7 +72,12 @@ pub struct ModuleOptions {
   pub synchronous: Synchronous,
   /// How long an `idempotencyKey` replays its call (docs/behaviour.md); older records are deleted.
   pub idempotency_retention_ms: i64,
+  /// How long delivered outbox rows are kept (docs/behaviour.md); older ones are deleted.
+  pub event_retention_ms: i64,
 }
+
+/// Default retention of delivered outbox rows: 1 day.
+pub const DEFAULT_EVENT_RETENTION_SECONDS: f64 = 86_400.0;
 
 /// Default retention of idempotency records: 24 hours.
 pub const DEFAULT_IDEMPOTENCY_RETENTION_SECONDS: f64 = 86_400.0;
@@ -90,6 +95,7 @@ pub const OPTION_NAMES: &[&str] = &[
   "idempotencyRetentionSeconds",
   "databasePoolSize",
   "databaseConnectTimeoutMs",
+  "eventRetentionSeconds",
 ];
 
 impl ModuleOptions {
@@ -203,6 +209,17 @@ impl ModuleOptions {
         ))
       }
     };
+    let event_retention_seconds = match options.get("eventRetentionSeconds") {
+      None | Some(Value::Null) => DEFAULT_EVENT_RETENTION_SECONDS,
+      Some(Value::Number(seconds)) if seconds.as_f64().is_some_and(|s| s >= 0.0) => {
+        seconds.as_f64().unwrap_or(DEFAULT_EVENT_RETENTION_SECONDS)
+      }
+      Some(_) => {
+        return Err(Error::invalid_argument(
+          "eventRetentionSeconds must be a number of seconds, 0 or more",
+        ))
+      }
+    };
     let jwt_public_key = match options.get("jwt_public_key") {
       None | Some(Value::Null) => None,
       Some(Value::String(key)) if !key.is_empty() => Some(key.clone()),
@@ -226,6 +243,7 @@ impl ModuleOptions {
       jwt_public_key,
       jwt_verify_options,
       idempotency_retention_ms: (idempotency_retention_seconds * 1000.0) as i64,
+      event_retention_ms: (event_retention_seconds * 1000.0) as i64,
       jwt_options,
       valid_duration: options.get("valid_duration").cloned(),
       database,

@@ -10,11 +10,12 @@ use crate::create::{new_user, prepare_invites};
 use crate::error::{Error, Result};
 use crate::idempotency::{created_response, Replay};
 use crate::ids::IdGenerator;
-use crate::invite::{Invite, InviteUpdate, NewInvite, NewUser, User};
-use crate::lifecycle::{check_invite, Done, Op};
+use crate::invite::{Invite, InviteUpdate, NewInvite, NewUser};
+use crate::lifecycle::{check_invite, Call, Done, EventsMode, Op, Outcome};
 use crate::messages::{self, CLOSED};
 use crate::options::{Database, ModuleOptions, Synchronous};
 use crate::query::{Entity, Query};
+use crate::session::Found;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
@@ -38,6 +39,8 @@ pub struct CallOptions {
   pub transaction: Option<u64>,
   /// The hash of the call's input (`idempotency::input_hash`) when it has an idempotency key.
   pub input_hash: Option<String>,
+  /// What to do with the call's events.
+  pub events: EventsMode,
 }
 
 /// What a call resolves with: its result JSON, and whether it is the replay of an earlier
@@ -45,6 +48,10 @@ pub struct CallOptions {
 pub struct Reply {
   pub json: String,
   pub replayed: bool,
+  /// The call's event record (`events::Record` JSON), to deliver.
+  pub events: Option<String>,
+  /// The outbox row holding that record, to mark delivered once it is.
+  pub outbox: Option<i64>,
 }
 
 impl From<String> for Reply {
@@ -52,6 +59,20 @@ impl From<String> for Reply {
     Reply {
       json,
       replayed: false,
+      events: None,
+      outbox: None,
+    }
+  }
+}
+
+impl Reply {
+  /// `json`, with the events of the call that produced `outcome`.
+  pub fn with_events(json: String, outcome: Outcome) -> Self {
+    Reply {
+      json,
+      replayed: false,
+      events: outcome.record,
+      outbox: outcome.outbox_id,
     }
   }
 }
@@ -64,6 +85,7 @@ pub struct InviteModule {
   database: Database,
   synchronous: Synchronous,
   idempotency_retention_ms: i64,
+  event_retention_ms: i64,
   store: tokio::sync::Mutex<StoreState>,
   transactions: Transactions,
   /// `close()` was called: every later call is refused, even one with nothing to write.
@@ -117,6 +139,7 @@ impl InviteModule {
       database: options.database,
       synchronous: options.synchronous,
       idempotency_retention_ms: options.idempotency_retention_ms,
+      event_retention_ms: options.event_retention_ms,
       store: tokio::sync::Mutex::new(StoreState::NotOpened),
       transactions: Transactions::default(),
       closed: AtomicBool::new(false),
@@ -162,15 +185,21 @@ impl InviteModule {
   }
 
   /// Runs a call in its own transaction, or inside the caller's (docs/behaviour.md).
-  async fn run(&self, op: Op, call: &CallOptions) -> Result<Done> {
+  async fn run(&self, op: Op, call: &CallOptions) -> Result<Outcome> {
+    let run = Call {
+      op,
+      events: call.events,
+      event_group_id: call.context.event_group_id.clone(),
+      now: now_ms(),
+    };
     match call.transaction {
       None => {
         let store = self.store().await?;
-        store.run(op, call.context.isolation_level).await
+        store.run(run, call.context.isolation_level).await
       }
       Some(id) => {
         let nested = call.context.enable_nested_transactions;
-        self.transactions.run(id, op, nested).await
+        self.transactions.run(id, run, nested).await
       }
     }
   }
@@ -204,17 +233,20 @@ impl InviteModule {
       invites: created.invites,
       replay,
     };
-    Ok(match self.run(op, &call).await? {
+    let outcome = self.run(op, &call).await?;
+    Ok(match outcome.done {
       Done::Replayed(json) => Reply {
         json,
         replayed: true,
+        events: None,
+        outbox: None,
       },
-      _ => response.into(),
+      _ => Reply::with_events(response, outcome),
     })
   }
 
-  /// `createUsers` (Medusa's user fields): the users stored, in input order.
-  pub async fn create_users(&self, batch: Vec<NewUser>, call: CallOptions) -> Result<Vec<User>> {
+  /// `createUsers` (Medusa's user fields): `Done::Users`, the users stored in input order.
+  pub async fn create_users(&self, batch: Vec<NewUser>, call: CallOptions) -> Result<Outcome> {
     let now = now_ms();
     let mut ids = IdGenerator::new(now);
     let users = batch
@@ -222,16 +254,21 @@ impl InviteModule {
       .map(|item| new_user(item, &mut ids, now))
       .collect::<Result<Vec<_>>>()?;
     if users.is_empty() {
-      return Ok(users);
+      // Nothing to write: the store is not even opened.
+      return Ok(Outcome {
+        done: Done::Users(Found {
+          rows: users,
+          count: None,
+        }),
+        record: None,
+        outbox_id: None,
+      });
     }
-    match self.run(Op::CreateUsers { users }, &call).await? {
-      Done::Users(found) => Ok(found.rows),
-      _ => Err(messages::internal_error()),
-    }
+    self.run(Op::CreateUsers { users }, &call).await
   }
 
   /// `list*` and `listAndCount*`.
-  pub async fn find(&self, query: Query, call: &CallOptions) -> Result<Done> {
+  pub async fn find(&self, query: Query, call: &CallOptions) -> Result<Outcome> {
     self.run(Op::Find(query), call).await
   }
 
@@ -249,7 +286,7 @@ impl InviteModule {
     let now = now_ms();
     let id = self.verified_invite_id(token, now)?;
     let query = Query::by_ids(Entity::Invite, std::slice::from_ref(&id), false);
-    let invite = match self.find(query, call).await? {
+    let invite = match self.find(query, call).await?.done {
       Done::Invites(found) => found.rows.into_iter().next(),
       _ => None,
     }
@@ -266,13 +303,13 @@ impl InviteModule {
     id: Option<&str>,
     config: &serde_json::Value,
     call: &CallOptions,
-  ) -> Result<Done> {
+  ) -> Result<Outcome> {
     let Some(id) = id else {
       return Err(messages::id_must_be_defined(entity.noun()));
     };
     let query = Query::by_ids(entity, &[id.to_string()], false).configured(config)?;
-    let done = self.find(query, call).await?;
-    let found = match &done {
+    let outcome = self.find(query, call).await?;
+    let found = match &outcome.done {
       Done::Invites(found) => !found.rows.is_empty(),
       Done::Users(found) => !found.rows.is_empty(),
       _ => false,
@@ -280,27 +317,31 @@ impl InviteModule {
     if !found {
       return Err(messages::not_found(entity.name(), id));
     }
-    Ok(done)
+    Ok(outcome)
   }
 
   /// `deleteInvites`: hard delete.
-  pub async fn delete_invites(&self, ids: Vec<String>, call: &CallOptions) -> Result<Done> {
+  pub async fn delete_invites(&self, ids: Vec<String>, call: &CallOptions) -> Result<Outcome> {
     self.run(Op::Delete { ids }, call).await
   }
 
   /// `softDeleteInvites`: `deleted_at` set on the live ones.
-  pub async fn soft_delete_invites(&self, ids: Vec<String>, call: &CallOptions) -> Result<Done> {
+  pub async fn soft_delete_invites(&self, ids: Vec<String>, call: &CallOptions) -> Result<Outcome> {
     let op = Op::SoftDelete { ids, now: now_ms() };
     self.run(op, call).await
   }
 
   /// `restoreInvites`: `deleted_at` cleared, unless a live invite now holds the email.
-  pub async fn restore_invites(&self, ids: Vec<String>, call: &CallOptions) -> Result<Done> {
+  pub async fn restore_invites(&self, ids: Vec<String>, call: &CallOptions) -> Result<Outcome> {
     self.run(Op::Restore { ids }, call).await
   }
 
   /// `refreshInviteTokens`: new tokens and expiry for live invites.
-  pub async fn refresh_invite_tokens(&self, ids: Vec<String>, call: &CallOptions) -> Result<Done> {
+  pub async fn refresh_invite_tokens(
+    &self,
+    ids: Vec<String>,
+    call: &CallOptions,
+  ) -> Result<Outcome> {
     let op = Op::Refresh {
       ids,
       signer: Arc::clone(self.signer()?),
@@ -309,7 +350,11 @@ impl InviteModule {
     self.run(op, call).await
   }
 
-  pub async fn update_invites(&self, items: Vec<InviteUpdate>, call: &CallOptions) -> Result<Done> {
+  pub async fn update_invites(
+    &self,
+    items: Vec<InviteUpdate>,
+    call: &CallOptions,
+  ) -> Result<Outcome> {
     let op = Op::Update {
       items,
       now: now_ms(),
@@ -324,7 +369,7 @@ impl InviteModule {
     token: &str,
     user: NewUser,
     call: &CallOptions,
-  ) -> Result<Done> {
+  ) -> Result<Outcome> {
     let now = now_ms();
     let invite_id = self.verified_invite_id(token, now)?;
     let user = new_user(user, &mut IdGenerator::new(now), now)?;
@@ -337,7 +382,7 @@ impl InviteModule {
     self.run(op, call).await
   }
 
-  pub async fn update_users(&self, items: Vec<UserUpdate>, call: &CallOptions) -> Result<Done> {
+  pub async fn update_users(&self, items: Vec<UserUpdate>, call: &CallOptions) -> Result<Outcome> {
     let op = UserOp::Update {
       items,
       now: now_ms(),
@@ -346,17 +391,44 @@ impl InviteModule {
   }
 
   /// `deleteUsers`: hard delete, soft-deleted users too.
-  pub async fn delete_users(&self, ids: Vec<String>, call: &CallOptions) -> Result<Done> {
+  pub async fn delete_users(&self, ids: Vec<String>, call: &CallOptions) -> Result<Outcome> {
     self.run(Op::Users(UserOp::Delete { ids }), call).await
   }
 
-  pub async fn soft_delete_users(&self, ids: Vec<String>, call: &CallOptions) -> Result<Done> {
+  pub async fn soft_delete_users(&self, ids: Vec<String>, call: &CallOptions) -> Result<Outcome> {
     let op = UserOp::SoftDelete { ids, now: now_ms() };
     self.run(Op::Users(op), call).await
   }
 
-  pub async fn restore_users(&self, ids: Vec<String>, call: &CallOptions) -> Result<Done> {
+  pub async fn restore_users(&self, ids: Vec<String>, call: &CallOptions) -> Result<Outcome> {
     self.run(Op::Users(UserOp::Restore { ids }), call).await
+  }
+
+  /// Pending outbox rows (see `Op::PendingEvents`).
+  pub async fn pending_events(
+    &self,
+    before: Option<i64>,
+    limit: usize,
+    claim: bool,
+    call: &CallOptions,
+  ) -> Result<Outcome> {
+    let op = Op::PendingEvents {
+      before,
+      limit,
+      claim,
+    };
+    self.run(op, call).await
+  }
+
+  /// Marks outbox rows delivered, and forgets those delivered longer ago than the retention.
+  pub async fn mark_delivered(&self, ids: Vec<i64>, call: &CallOptions) -> Result<Outcome> {
+    let now = now_ms();
+    let op = Op::MarkDelivered {
+      ids,
+      now,
+      prune_before: now - self.event_retention_ms,
+    };
+    self.run(op, call).await
   }
 
   /// The database's plan for `listInvites(filters, config)` (see `Store::explain_invites`).

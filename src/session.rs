@@ -54,4 +54,27 @@ pub trait Session: Send {
   async fn find_replay(&mut self, replay: &Replay) -> Result<Option<String>>;
   /// Stores `replay`'s response, and forgets records past the retention.
   async fn save_replay(&mut self, replay: &Replay) -> Result<()>;
+
+  /// Adds a call's event record to the outbox, pending; returns its id (ids grow in commit
+  /// order on SQLite, in insert order on PostgreSQL).
+  async fn save_outbox(&mut self, record: &str, now: i64) -> Result<i64>;
+  /// Pending outbox rows in id order, at most `limit`, created before `before` when given.
+  /// `claim`: locked until the transaction ends, skipping rows another transaction has
+  /// claimed (PostgreSQL `for update skip locked`; SQLite's write lock already excludes).
+  async fn pending_outbox(
+    &mut self,
+    before: Option<i64>,
+    limit: usize,
+    claim: bool,
+  ) -> Result<Vec<OutboxRow>>;
+  /// Marks these rows delivered at `now`, and deletes rows delivered before `prune_before`.
+  async fn mark_delivered(&mut self, ids: &[i64], now: i64, prune_before: i64) -> Result<()>;
+}
+
+/// A pending outbox row: a call's event record (`events::Record`, JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+  pub id: i64,
+  pub created_at: i64,
+  pub record: String,
 }

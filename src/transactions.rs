@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
-use crate::lifecycle::{Done, Op};
+use crate::lifecycle::{Call, Outcome};
 use crate::messages::{TRANSACTION_ENDED, TRANSACTION_FAILED};
 use crate::store::Transaction;
 
@@ -55,14 +55,14 @@ impl Transactions {
   /// Runs a call inside transaction `id`, after the calls already running in it. Unless
   /// `nested` (`enableNestedTransactions`), a failing call leaves the transaction only
   /// able to roll back.
-  pub async fn run(&self, id: u64, op: Op, nested: bool) -> Result<Done> {
+  pub async fn run(&self, id: u64, call: Call, nested: bool) -> Result<Outcome> {
     let slot = self.open().get(&id).cloned().ok_or_else(ended)?;
     let mut slot = slot.lock().await;
     if slot.failed {
       return Err(Error::unexpected_state(TRANSACTION_FAILED));
     }
     let transaction = slot.transaction.as_mut().ok_or_else(ended)?;
-    let done = transaction.run(op).await;
+    let done = transaction.run(call).await;
     if done.is_err() && !nested {
       slot.failed = true;
     }

@@ -10,6 +10,7 @@ use super::output;
 use crate::context::{self, IsolationLevel, INVALID_ISOLATION_LEVEL};
 use crate::error::{Error, Result};
 use crate::idempotency;
+use crate::lifecycle::EventsMode;
 use crate::query::{Entity, Query};
 use crate::service::{cpu_work, CallOptions, InviteModule, Reply};
 use crate::validation;
@@ -37,6 +38,9 @@ pub enum Method {
   DeleteUsers,
   SoftDeleteUsers,
   RestoreUsers,
+  ClaimEvents,
+  ListPendingEvents,
+  MarkEventsDelivered,
   Begin,
   Commit,
   Rollback,
@@ -71,6 +75,9 @@ impl Method {
       Method::DeleteUsers => "deleteUsers",
       Method::SoftDeleteUsers => "softDeleteUsers",
       Method::RestoreUsers => "restoreUsers",
+      Method::ClaimEvents => "claimEvents",
+      Method::ListPendingEvents => "listPendingEvents",
+      Method::MarkEventsDelivered => "markEventsDelivered",
       Method::Begin => "begin",
       Method::Commit => "commit",
       Method::Rollback => "rollback",
@@ -79,16 +86,19 @@ impl Method {
   }
 }
 
-/// One call as the JS side sends it:
-/// `{"context": …, "transaction": id?, "single": bool?, "items": […]?, "args": {…}?}`.
-/// `items` are a create call's batch (`single`: the caller passed one object, not an array);
-/// `args` hold any other method's arguments by name.
+/// One call as the JS side sends it: `{"context": …, "transaction": id?, "events": mode?,
+/// "single": bool?, "items": […]?, "args": {…}?}`. `items` are a create call's batch
+/// (`single`: the caller passed one object, not an array); `args` hold any other method's
+/// arguments by name. `events`: `"direct"` when someone listens, `"outbox"` when the record
+/// is also to be stored in the outbox.
 #[derive(Deserialize, Default)]
 pub struct CallInput {
   #[serde(default)]
   context: Value,
   #[serde(default)]
   transaction: Option<u64>,
+  #[serde(default)]
+  events: Option<String>,
   #[serde(default)]
   single: bool,
   #[serde(default)]
@@ -150,10 +160,21 @@ impl CallInput {
       .idempotency_key
       .as_ref()
       .map(|_| idempotency::input_hash(method.name(), self.single, &self.items));
+    let events = match self.events.as_deref() {
+      None => EventsMode::Ignore,
+      Some("direct") => EventsMode::Return,
+      Some("outbox") => EventsMode::Store,
+      Some(other) => {
+        return Err(Error::unexpected_state(format!(
+          "Unknown events mode {other} from the JS layer"
+        )))
+      }
+    };
     Ok(CallOptions {
       context,
       transaction: self.transaction,
       input_hash,
+      events,
     })
   }
 }
@@ -165,7 +186,7 @@ pub async fn dispatch(
   input: CallInput,
 ) -> Result<Reply> {
   let call = input.options(method)?;
-  let done = match method {
+  let outcome = match method {
     Method::CreateInvites => {
       // A batch's items are checked on the blocking pool when many (see `cpu_work`).
       let small = input.items.len() <= 64;
@@ -173,10 +194,9 @@ pub async fn dispatch(
       return module.create_invites(batch, call).await;
     }
     Method::CreateUsers => {
-      let users = module
+      module
         .create_users(validation::users(&input.items)?, call)
-        .await?;
-      return Ok(output::users(&users).into());
+        .await?
     }
     Method::ValidateInviteToken => {
       let invite = module.validate_invite_token(&input.token()?, &call).await?;
@@ -235,11 +255,24 @@ pub async fn dispatch(
     Method::DeleteUsers => module.delete_users(input.ids(method)?, &call).await?,
     Method::SoftDeleteUsers => module.soft_delete_users(input.ids(method)?, &call).await?,
     Method::RestoreUsers => module.restore_users(input.ids(method)?, &call).await?,
+    Method::ClaimEvents | Method::ListPendingEvents => {
+      let claim = method == Method::ClaimEvents;
+      let before = input.arg("before").as_i64();
+      let limit = input.arg("limit").as_u64().unwrap_or(100).clamp(1, 10_000) as usize;
+      module.pending_events(before, limit, claim, &call).await?
+    }
+    Method::MarkEventsDelivered => {
+      let ids = match input.arg("ids") {
+        Value::Array(ids) => ids.iter().filter_map(Value::as_i64).collect(),
+        _ => Vec::new(),
+      };
+      module.mark_delivered(ids, &call).await?
+    }
     Method::Begin | Method::Commit | Method::Rollback | Method::Close => {
       return transaction_call(&module, method, &input).await
     }
   };
-  Ok(output::done(&done).into())
+  Ok(Reply::with_events(output::done(&outcome.done), outcome))
 }
 
 /// `begin` (`args.isolationLevel`), `commit` and `rollback` (`transaction`), `close`.

@@ -122,7 +122,8 @@ async fn caught<T>(work: impl Future<Output = Result<T>> + Send + 'static) -> Re
 }
 
 /// `{"ok": …}` or `{"error": …}`, then `"replayed": true` when the call replayed an earlier
-/// one (idempotency key) and `"retried": n` when PostgreSQL calls of this module ran again
+/// one (idempotency key), `"events": record` and `"outbox": id` for a call that announces
+/// something (see `events`), and `"retried": n` when PostgreSQL calls of this module ran again
 /// since the last reply (the JS side tells the app's logger). The result is JSON already: it
 /// is copied in once, never parsed and written again.
 fn envelope(reply: Result<Reply>, retried: u64) -> String {
@@ -134,6 +135,13 @@ fn envelope(reply: Result<Reply>, retried: u64) -> String {
       out.push_str(&reply.json);
       if reply.replayed {
         out.push_str(",\"replayed\":true");
+      }
+      if let Some(events) = &reply.events {
+        out.push_str(",\"events\":");
+        out.push_str(events);
+      }
+      if let Some(outbox) = reply.outbox {
+        out.push_str(&format!(",\"outbox\":{outbox}"));
       }
     }
     Err(error) => {

@@ -69,12 +69,17 @@ impl<'a> From<&'a User> for UserOut<'a> {
   }
 }
 
-pub fn users(users: &[User]) -> String {
-  to_json(&users.iter().map(UserOut::from).collect::<Vec<_>>())
-}
-
 pub fn invite(invite: &Invite) -> String {
   to_json(&InviteOut::from(invite))
+}
+
+/// A pending outbox row: its record as JSON, not as a string of JSON.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PendingOut<'a> {
+  id: i64,
+  created_at: i64,
+  record: Option<&'a serde_json::value::RawValue>,
 }
 
 /// `{"invites": […], "changed": […]?, "count": n?}`, `{"users": […], "count": n?}`,
@@ -97,6 +102,8 @@ pub fn done(done: &Done) -> String {
     user: Option<UserOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     invite_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending: Option<Vec<PendingOut<'a>>>,
   }
   let mut out = Out {
     invites: None,
@@ -106,6 +113,7 @@ pub fn done(done: &Done) -> String {
     ids: None,
     user: None,
     invite_id: None,
+    pending: None,
   };
   match done {
     Done::Invites(found) => {
@@ -129,8 +137,21 @@ pub fn done(done: &Done) -> String {
       out.user = Some(UserOut::from(user));
       out.invite_id = Some(invite_id);
     }
+    Done::Pending(rows) => {
+      out.pending = Some(
+        rows
+          .iter()
+          .map(|row| PendingOut {
+            id: row.id,
+            created_at: row.created_at,
+            // Stored by this module as JSON; a row that is not would be shown as null.
+            record: serde_json::from_str(&row.record).ok(),
+          })
+          .collect(),
+      )
+    }
     // createInvites answers with its own response (`idempotency::created_response`).
-    Done::Written | Done::Replayed(_) => {}
+    Done::Written | Done::Replayed(_) | Done::Marked => {}
   }
   to_json(&out)
 }

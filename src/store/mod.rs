@@ -1,6 +1,6 @@
 //! Storage: one trait, one folder per backend (docs/storage.md). A backend is a dialect: its
 //! connection, transactions, savepoints, retries and the statements of a `Session`. What a
-//! call reads and writes is `lifecycle::perform`, written once.
+//! call reads and writes is `lifecycle::run`, written once.
 //!
 //! Outside a caller transaction a backend runs a call in a transaction of its own
 //! (`Store::run`); inside one it runs it atomically within that transaction, as a savepoint
@@ -13,12 +13,12 @@ use async_trait::async_trait;
 
 use crate::context::IsolationLevel;
 use crate::error::Result;
-use crate::lifecycle::{Done, Op};
+use crate::lifecycle::{Call, Outcome};
 
 #[async_trait]
 pub trait Store: Send + Sync {
   /// Runs one call in a transaction of its own.
-  async fn run(&self, op: Op, isolation: Option<IsolationLevel>) -> Result<Done>;
+  async fn run(&self, call: Call, isolation: Option<IsolationLevel>) -> Result<Outcome>;
 
   /// Opens a transaction that several calls share (`sharedContext.transactionManager`).
   async fn begin(&self, isolation: Option<IsolationLevel>) -> Result<Box<dyn Transaction>>;
@@ -36,7 +36,7 @@ pub trait Store: Send + Sync {
 pub trait Transaction: Send {
   /// Runs one call atomically inside the transaction: on error its writes are undone and the
   /// transaction stays usable.
-  async fn run(&mut self, op: Op) -> Result<Done>;
+  async fn run(&mut self, call: Call) -> Result<Outcome>;
 
   async fn commit(self: Box<Self>) -> Result<()>;
 

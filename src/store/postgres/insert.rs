@@ -54,7 +54,8 @@ fn first_conflict(
 /// Inserts a batch with one statement: the rows come in as `UNNEST` arrays; the statement reads
 /// the live users holding the batch's emails, the invites holding its ids and the live
 /// invites holding its emails, and inserts (with the roles, into our table) only when there
-/// are none and `$11` allows it. Under concurrency the unique indexes stay the final arbiter.
+/// are none and `$11` allows it; then it adds the outbox row `$12` (at `$13`) when there is
+/// one. Under concurrency the unique indexes stay the final arbiter.
 const INSERT_INVITES: &str = r#"
 with input as (
   select * from unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::float8[], $6::text[],
@@ -85,10 +86,17 @@ roles as (
   insert into "medusa_invites_roles" (invite_id, roles)
   select input.id, input.roles::jsonb from input join inserted on inserted.id = input.id
   where input.roles is not null
+),
+outbox as (
+  insert into "medusa_invites_outbox" (created_at, events)
+  select to_timestamp($13::float8 / 1000), $12::text
+  where $12::text is not null and exists (select 1 from inserted)
+  returning id
 )
 select 'user' as kind, email as value from taken
 union all select 'id', id from known_ids
 union all select 'email', email from live_emails
+union all select 'outbox', id::text from outbox
 "#;
 
 /// The batch as the statement's array parameters. Times travel as Unix milliseconds and
@@ -105,10 +113,12 @@ struct InviteColumns<'a> {
   deleted_at: Vec<Option<f64>>,
   roles: Vec<Option<String>>,
   write: bool,
+  outbox: Option<&'a str>,
+  now: f64,
 }
 
 impl<'a> InviteColumns<'a> {
-  fn new(invites: &'a [Invite]) -> Self {
+  fn new(invites: &'a [Invite], outbox: Option<&'a str>, now: i64) -> Self {
     fn column<'a, T>(invites: &'a [Invite], value: impl Fn(&'a Invite) -> T) -> Vec<T> {
       invites.iter().map(value).collect()
     }
@@ -124,10 +134,12 @@ impl<'a> InviteColumns<'a> {
       deleted_at: column(invites, |invite| invite.deleted_at.map(|ms| ms as f64)),
       roles: column(invites, Invite::roles_json),
       write: !repeats_itself(invites),
+      outbox,
+      now: now as f64,
     }
   }
 
-  fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 11] {
+  fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 13] {
     [
       &self.ids,
       &self.emails,
@@ -140,6 +152,8 @@ impl<'a> InviteColumns<'a> {
       &self.deleted_at,
       &self.roles,
       &self.write,
+      &self.outbox,
+      &self.now,
     ]
   }
 }
@@ -169,16 +183,22 @@ fn email_locks<'a>(emails: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// Reads what the statement found: live users holding emails, invites holding ids, live
-/// invites holding emails. Any of them refuses the batch (nothing was inserted).
-fn refusal(found: Vec<tokio_postgres::Row>, invites: &[Invite]) -> Result<()> {
+/// invites holding emails. Any of them refuses the batch (nothing was inserted). Otherwise
+/// the id of the outbox row, when it wrote one.
+fn refusal(found: Vec<tokio_postgres::Row>, invites: &[Invite]) -> Result<Option<i64>> {
   let mut taken = HashSet::new();
   let mut known_ids = HashSet::new();
   let mut live_emails = HashSet::new();
+  let mut outbox_id = None;
   for row in found {
     let value: String = row.get(1);
     match row.get::<_, &str>(0) {
       "user" => taken.insert(value),
       "id" => known_ids.insert(value),
+      "outbox" => {
+        outbox_id = value.parse().ok();
+        true
+      }
       _ => live_emails.insert(value),
     };
   }
@@ -194,7 +214,7 @@ fn refusal(found: Vec<tokio_postgres::Row>, invites: &[Invite]) -> Result<()> {
   }
   match first_conflict(invites, &known_ids, &live_emails) {
     Some(error) => Err(error),
-    None => Ok(()),
+    None => Ok(outbox_id),
   }
 }
 
@@ -209,21 +229,28 @@ pub(super) async fn insert_invites(connection: &Object, invites: &[Invite]) -> R
   let locks = email_locks(invites.iter().map(|invite| invite.email.as_str()));
   execute_batch(connection, &locks, "cannot lock the emails").await?;
   let statement = prepared(connection, INSERT_INVITES).await?;
-  let columns = InviteColumns::new(invites);
+  // The outbox row, if any, is the caller's to write (`lifecycle::run`).
+  let columns = InviteColumns::new(invites, None, 0);
   let found = connection
     .query(&statement, &columns.params())
     .await
     .map_err(|error| insert_failure(error, invites))?;
-  refusal(found, invites)
+  refusal(found, invites).map(|_| ())
 }
 
 /// Inserts a batch in a transaction of its own, in one network round trip: `begin` with the
 /// email locks, the statement and `commit` are pipelined (tokio-postgres sends requests in
 /// the order their futures are first polled). When the statement fails, PostgreSQL turns the
-/// `commit` of the aborted transaction into a rollback.
-pub(super) async fn insert_invites_alone(connection: &Object, invites: &[Invite]) -> Result<()> {
+/// `commit` of the aborted transaction into a rollback. `outbox`: the call's event record, to
+/// store in the same statement; returns its row's id.
+pub(super) async fn insert_invites_alone(
+  connection: &Object,
+  invites: &[Invite],
+  outbox: Option<&str>,
+  now: i64,
+) -> Result<Option<i64>> {
   let statement = prepared(connection, INSERT_INVITES).await?;
-  let columns = InviteColumns::new(invites);
+  let columns = InviteColumns::new(invites, outbox, now);
   let begin = format!(
     "begin; {}",
     email_locks(invites.iter().map(|invite| invite.email.as_str()))

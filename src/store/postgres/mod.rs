@@ -1,7 +1,8 @@
 //! The production backend: PostgreSQL, on Medusa's own `invite` and `user` tables (docs/storage.md).
 //! Medusa's tables and indexes are created exactly as Medusa's migrations create them when
 //! absent, and never altered. What this module adds lives in tables of its own, named
-//! `medusa_invites_*`: the roles of an invite, and idempotency records.
+//! `medusa_invites_*`: the roles of invites and users, idempotency records, and the outbox
+//! of events.
 //!
 //! A call is one transaction on a pooled connection: the user check and the duplicate
 //! checks run inside it, the rows go in with one `UNNEST` insert, and the unique indexes
@@ -24,7 +25,7 @@ use super::{Store, Transaction};
 use crate::context::IsolationLevel;
 use crate::error::{Error, Result};
 use crate::invite::Invite;
-use crate::lifecycle::{self, Done, Op};
+use crate::lifecycle::{self, Call, Done, EventsMode, Op, Outcome};
 use crate::messages;
 use crate::options::PostgresConfig;
 
@@ -51,6 +52,10 @@ create table if not exists "medusa_invites_user_roles" ("user_id" text not null 
 create table if not exists "medusa_invites_idempotency" ("key" text not null, "input_hash" text not null,
   "response" text not null, "created_at" timestamptz not null, primary key ("key", "input_hash"));
 create index if not exists "IDX_medusa_invites_idempotency_created_at" on "medusa_invites_idempotency" (created_at);
+create table if not exists "medusa_invites_outbox" ("id" bigserial primary key,
+  "created_at" timestamptz not null, "events" text not null, "delivered_at" timestamptz null);
+create index if not exists "IDX_medusa_invites_outbox_pending" on "medusa_invites_outbox" (id) where delivered_at is null;
+create index if not exists "IDX_medusa_invites_outbox_delivered_at" on "medusa_invites_outbox" (delivered_at) where delivered_at is not null;
 "#;
 
 /// Serializes schema creation across processes (`create … if not exists` alone can race).
@@ -289,23 +294,23 @@ pub(super) async fn execute_batch(connection: &Object, sql: &str, what: &str) ->
 }
 
 /// Runs a call on the connection, inside a transaction or savepoint its caller opened.
-async fn perform(connection: &Object, op: &Op) -> Result<Done> {
-  lifecycle::perform(&mut PostgresSession { connection }, op).await
+async fn perform(connection: &Object, call: &Call) -> Result<Outcome> {
+  lifecycle::run(&mut PostgresSession { connection }, call).await
 }
 
 /// Runs a call between `begin` and `commit`, rolling back when anything fails.
 async fn in_transaction(
   connection: &Object,
   isolation: Option<IsolationLevel>,
-  op: &Op,
-) -> Result<Done> {
+  call: &Call,
+) -> Result<Outcome> {
   execute_batch(
     connection,
     begin_sql(isolation),
     "cannot begin a transaction",
   )
   .await?;
-  let done = match perform(connection, op).await {
+  let done = match perform(connection, call).await {
     Ok(done) => execute_batch(connection, "commit", "cannot commit")
       .await
       .map(|_| done),
@@ -323,25 +328,35 @@ impl Store for PostgresStore {
   /// Runs the call in a transaction of its own. A serialization failure or a deadlock (at
   /// `SERIALIZABLE`, or between crossing batches) rolls it back and runs it again, as
   /// PostgreSQL's documentation asks of applications, up to `ATTEMPTS` times.
-  async fn run(&self, op: Op, isolation: Option<IsolationLevel>) -> Result<Done> {
+  async fn run(&self, call: Call, isolation: Option<IsolationLevel>) -> Result<Outcome> {
     let mut attempt = 1;
     loop {
       let connection = self.connection().await?;
-      let outcome = match (&op, isolation) {
-        // The common case, overridden: the transaction and the insert in one pipelined round
-        // trip (`insert::insert_invites_alone`), the same writes and refusals.
+      let outcome = match (&call.op, isolation) {
+        // The common case, overridden: the transaction, the insert and its outbox row in one
+        // pipelined round trip (`insert::insert_invites_alone`), the same writes and refusals.
         (
           Op::CreateInvites {
             invites,
             replay: None,
           },
           None,
-        ) => insert::insert_invites_alone(&connection, invites)
-          .await
-          .map(|_| Done::Written),
+        ) => {
+          let record = call.record(&Done::Written);
+          let outbox = record
+            .as_deref()
+            .filter(|_| call.events == EventsMode::Store);
+          insert::insert_invites_alone(&connection, invites, outbox, call.now)
+            .await
+            .map(|outbox_id| Outcome {
+              done: Done::Written,
+              record,
+              outbox_id,
+            })
+        }
         // A read of one statement needs no transaction of its own: one round trip.
-        _ if op.is_single_read() => perform(&connection, &op).await,
-        _ => in_transaction(&connection, isolation, &op).await,
+        _ if call.op.is_single_read() => perform(&connection, &call).await,
+        _ => in_transaction(&connection, isolation, &call).await,
       };
       match outcome {
         Err(error) if error.transient && attempt < ATTEMPTS => {
@@ -417,7 +432,7 @@ impl PostgresTransaction {
 
 #[async_trait]
 impl Transaction for PostgresTransaction {
-  async fn run(&mut self, op: Op) -> Result<Done> {
+  async fn run(&mut self, call: Call) -> Result<Outcome> {
     let connection = self.connection()?;
     execute_batch(
       connection,
@@ -425,7 +440,7 @@ impl Transaction for PostgresTransaction {
       "cannot set a savepoint",
     )
     .await?;
-    match perform(connection, &op).await {
+    match perform(connection, &call).await {
       Ok(done) => {
         execute_batch(
           connection,
@@ -470,6 +485,7 @@ impl Drop for PostgresTransaction {
 mod plan_tests {
   use super::*;
   use crate::invite::sample_invites;
+  use crate::lifecycle::test_call;
   use crate::query::{Entity, Query};
   use serde_json::json;
 
@@ -507,7 +523,7 @@ mod plan_tests {
       invites: sample_invites(100_000),
       replay: None,
     };
-    store.run(op, None).await.unwrap();
+    store.run(test_call(op), None).await.unwrap();
     // Fresh statistics, as a production database has them (autovacuum analyzes on its own).
     let connection = store.connection().await.unwrap();
     connection.batch_execute("analyze").await.unwrap();

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::idempotency::Replay;
 use crate::invite::{Invite, User};
 use crate::query::{Dialect, Param, Query, Source};
-use crate::session::{Found, Session};
+use crate::session::{Found, OutboxRow, Session};
 
 /// `column` read back as Unix milliseconds.
 macro_rules! ms {
@@ -295,6 +295,77 @@ impl Session for PostgresSession<'_> {
 
   async fn save_replay(&mut self, replay: &Replay) -> Result<()> {
     save_replay(self.connection, replay).await
+  }
+
+  async fn save_outbox(&mut self, record: &str, now: i64) -> Result<i64> {
+    let statement = prepared(
+      self.connection,
+      r#"insert into "medusa_invites_outbox" (created_at, events)
+         values (to_timestamp($1::float8 / 1000), $2) returning id"#,
+    )
+    .await?;
+    let row = self
+      .connection
+      .query_one(&statement, &[&(now as f64), &record])
+      .await
+      .map_err(|error| database_error("cannot write the outbox", error))?;
+    Ok(row.get(0))
+  }
+
+  async fn pending_outbox(
+    &mut self,
+    before: Option<i64>,
+    limit: usize,
+    claim: bool,
+  ) -> Result<Vec<OutboxRow>> {
+    let sql = format!(
+      r#"select id, {}, events from "medusa_invites_outbox"
+         where delivered_at is null and ($1::float8 is null or created_at < to_timestamp($1::float8 / 1000))
+         order by id limit $2{}"#,
+      ms!("created_at"),
+      if claim { " for update skip locked" } else { "" }
+    );
+    let statement = prepared(self.connection, &sql).await?;
+    let rows = self
+      .connection
+      .query(&statement, &[&before.map(|ms| ms as f64), &(limit as i64)])
+      .await
+      .map_err(|error| database_error("cannot read the outbox", error))?;
+    Ok(
+      rows
+        .iter()
+        .map(|row| OutboxRow {
+          id: row.get(0),
+          created_at: row.get(1),
+          record: row.get(2),
+        })
+        .collect(),
+    )
+  }
+
+  async fn mark_delivered(&mut self, ids: &[i64], now: i64, prune_before: i64) -> Result<()> {
+    let mark = prepared(
+      self.connection,
+      r#"update "medusa_invites_outbox" set delivered_at = to_timestamp($2::float8 / 1000)
+         where id = any($1) and delivered_at is null"#,
+    )
+    .await?;
+    self
+      .connection
+      .execute(&mark, &[&ids, &(now as f64)])
+      .await
+      .map_err(|error| database_error("cannot mark events delivered", error))?;
+    let prune = prepared(
+      self.connection,
+      r#"delete from "medusa_invites_outbox" where delivered_at < to_timestamp($1::float8 / 1000)"#,
+    )
+    .await?;
+    self
+      .connection
+      .execute(&prune, &[&(prune_before as f64)])
+      .await
+      .map_err(|error| database_error("cannot prune the outbox", error))?;
+    Ok(())
   }
 }
 

@@ -10,8 +10,8 @@
 
 mod session;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ use self::session::SqliteSession;
 use super::{Store, Transaction};
 use crate::context::IsolationLevel;
 use crate::error::{Error, Result};
-use crate::lifecycle::{self, Done, Op};
+use crate::lifecycle::{self, Call, Op, Outcome};
 use crate::options::{Location, Synchronous};
 
 /// How long a call waits for the writer lock while a caller transaction holds it before it
@@ -50,6 +50,10 @@ create index if not exists "IDX_user_deleted_at" on "user" (deleted_at) where de
 create table if not exists "medusa_invites_idempotency" ("key" text not null, "input_hash" text not null,
   "response" text not null, "created_at" integer not null, primary key ("key", "input_hash"));
 create index if not exists "IDX_medusa_invites_idempotency_created_at" on "medusa_invites_idempotency" (created_at);
+create table if not exists "medusa_invites_outbox" ("id" integer primary key autoincrement,
+  "created_at" integer not null, "events" text not null, "delivered_at" integer null);
+create index if not exists "IDX_medusa_invites_outbox_pending" on "medusa_invites_outbox" (id) where delivered_at is null;
+create index if not exists "IDX_medusa_invites_outbox_delivered_at" on "medusa_invites_outbox" (delivered_at) where delivered_at is not null;
 "#;
 
 /// The writer lock of one database, shared by the modules of this process that open it.
@@ -73,7 +77,9 @@ impl WriterLock {
     let Ok(path) = std::fs::canonicalize(path) else {
       return WriterLock::new();
     };
-    let mut locks = LOCKS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut locks = LOCKS
+      .lock()
+      .unwrap_or_else(|poisoned| poisoned.into_inner());
     locks.retain(|(_, lock)| lock.strong_count() > 0);
     if let Some(lock) = locks
       .iter()
@@ -134,19 +140,22 @@ impl SqliteStore {
   }
 
   /// A read outside a caller transaction, on the reader connection.
-  async fn read(&self, reader: &Reader, op: Op) -> Result<Done> {
+  async fn read(&self, reader: &Reader, call: Call) -> Result<Outcome> {
     let _turn = reader.turn.lock().await;
-    blocking(&reader.connection, op.rows(), move |connection| {
+    blocking(&reader.connection, call.op.rows(), move |connection| {
       // A reader takes no lock that a writer holds: it is never busy.
-      perform_alone(connection, &op)?.ok_or_else(|| Error::database("SQLite: database is locked"))
+      perform_alone(connection, &call)?.ok_or_else(|| Error::database("SQLite: database is locked"))
     })
     .await
   }
 
   async fn writer(&self) -> Result<OwnedMutexGuard<()>> {
     loop {
-      let waited =
-        tokio::time::timeout(WRITER_LOCK_TIMEOUT, Arc::clone(&self.lock.writer).lock_owned()).await;
+      let waited = tokio::time::timeout(
+        WRITER_LOCK_TIMEOUT,
+        Arc::clone(&self.lock.writer).lock_owned(),
+      )
+      .await;
       match waited {
         Ok(guard) => return Ok(guard),
         Err(_) if self.lock.transaction_open.load(Ordering::Acquire) => {
@@ -333,12 +342,12 @@ fn in_transaction<T>(
 /// Runs a call's work outside a caller transaction: a one-statement read as it is (it reads
 /// one consistent state by itself), anything else in a transaction of its own. `Ok(None)`:
 /// the write lock was busy and nothing was done.
-fn perform_alone(connection: &mut Connection, op: &Op) -> Result<Option<Done>> {
-  if op.is_single_read() {
-    return perform(connection, op).map(Some);
+fn perform_alone(connection: &mut Connection, call: &Call) -> Result<Option<Outcome>> {
+  if call.op.is_single_read() {
+    return perform(connection, call).map(Some);
   }
-  in_transaction(connection, begin_sql(op), |connection| {
-    perform(connection, op)
+  in_transaction(connection, begin_sql(&call.op), |connection| {
+    perform(connection, call)
   })
 }
 
@@ -402,8 +411,8 @@ fn in_savepoint<T>(
 }
 
 /// Runs a call on the connection, inside a transaction or savepoint its caller opened.
-fn perform(connection: &mut Connection, op: &Op) -> Result<Done> {
-  run_now(lifecycle::perform(&mut SqliteSession { connection }, op))
+fn perform(connection: &mut Connection, call: &Call) -> Result<Outcome> {
+  run_now(lifecycle::run(&mut SqliteSession { connection }, call))
 }
 
 /// Drives a future that never waits: the SQLite session answers every statement at once, so
@@ -421,13 +430,13 @@ fn run_now<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T>
 
 #[async_trait]
 impl Store for SqliteStore {
-  async fn run(&self, op: Op, _isolation: Option<IsolationLevel>) -> Result<Done> {
-    if let (Some(reader), true) = (&self.reader, op.is_read()) {
-      return self.read(reader, op).await;
+  async fn run(&self, call: Call, _isolation: Option<IsolationLevel>) -> Result<Outcome> {
+    if let (Some(reader), true) = (&self.reader, call.op.is_read()) {
+      return self.read(reader, call).await;
     }
     let _writer = self.writer().await?;
-    locked(&self.connection, op.rows(), move |connection| {
-      perform_alone(connection, &op)
+    locked(&self.connection, call.op.rows(), move |connection| {
+      perform_alone(connection, &call)
     })
     .await
   }
@@ -493,9 +502,9 @@ impl SqliteTransaction {
 
 #[async_trait]
 impl Transaction for SqliteTransaction {
-  async fn run(&mut self, op: Op) -> Result<Done> {
-    blocking(&self.connection, op.rows(), move |connection| {
-      in_savepoint(connection, |connection| perform(connection, &op))
+  async fn run(&mut self, call: Call) -> Result<Outcome> {
+    blocking(&self.connection, call.op.rows(), move |connection| {
+      in_savepoint(connection, |connection| perform(connection, &call))
     })
     .await
   }
@@ -679,6 +688,7 @@ mod tests {
 mod plan_tests {
   use super::*;
   use crate::invite::sample_invites;
+  use crate::lifecycle::test_call;
   use crate::query::{Entity, Query};
   use serde_json::json;
 
@@ -695,7 +705,7 @@ mod plan_tests {
       invites: sample_invites(100_000),
       replay: None,
     };
-    store.run(op, None).await.unwrap();
+    store.run(test_call(op), None).await.unwrap();
     // Fresh statistics, as a production database has them.
     let connection = Arc::clone(&store.connection);
     blocking(&connection, 0, |connection| {

@@ -12,7 +12,7 @@ use crate::idempotency::Replay;
 use crate::invite::{roles_json, Invite, User};
 use crate::messages;
 use crate::query::{Dialect, Param, Query, Source};
-use crate::session::{Found, Session};
+use crate::session::{Found, OutboxRow, Session};
 
 pub(super) const INVITES: Source = Source {
   table: r#""invite""#,
@@ -191,6 +191,53 @@ impl Session for SqliteSession<'_> {
 
   async fn save_replay(&mut self, replay: &Replay) -> Result<()> {
     save_replay(self.connection, replay)
+  }
+
+  async fn save_outbox(&mut self, record: &str, now: i64) -> Result<i64> {
+    self
+      .connection
+      .prepare_cached(
+        r#"insert into "medusa_invites_outbox" (created_at, events) values (?1, ?2)"#,
+      )?
+      .execute(params![now, record])?;
+    Ok(self.connection.last_insert_rowid())
+  }
+
+  /// The transaction holds SQLite's one write lock: a claim needs nothing more.
+  async fn pending_outbox(
+    &mut self,
+    before: Option<i64>,
+    limit: usize,
+    _claim: bool,
+  ) -> Result<Vec<OutboxRow>> {
+    let mut statement = self.connection.prepare_cached(
+      r#"select id, created_at, events from "medusa_invites_outbox"
+         where delivered_at is null and (?1 is null or created_at < ?1) order by id limit ?2"#,
+    )?;
+    let rows = statement
+      .query_map(params![before, limit as i64], |row| {
+        Ok(OutboxRow {
+          id: row.get(0)?,
+          created_at: row.get(1)?,
+          record: row.get(2)?,
+        })
+      })?
+      .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+  }
+
+  async fn mark_delivered(&mut self, ids: &[i64], now: i64, prune_before: i64) -> Result<()> {
+    let mut mark = self.connection.prepare_cached(
+      r#"update "medusa_invites_outbox" set delivered_at = ?2 where id = ?1 and delivered_at is null"#,
+    )?;
+    for id in ids {
+      mark.execute(params![id, now])?;
+    }
+    self
+      .connection
+      .prepare_cached(r#"delete from "medusa_invites_outbox" where delivered_at < ?1"#)?
+      .execute([prune_before])?;
+    Ok(())
   }
 }
 
