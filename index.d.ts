@@ -240,6 +240,12 @@ export interface UserModuleOptions {
   databasePoolSize?: number
   /** PostgreSQL connect timeout in milliseconds (default 5000). */
   databaseConnectTimeoutMs?: number
+  /**
+   * PostgreSQL: `false` lets the server acknowledge a commit before it is on disk
+   * (`synchronous_commit=off`): faster, but a server crash can lose the last commits (never
+   * half a call). Default `true`.
+   */
+  postgresSynchronousCommit?: boolean
   /** SQLite durability: `FULL` (default, survives power loss), `NORMAL` or `OFF`. */
   sqliteSynchronous?: "FULL" | "NORMAL" | "OFF" | "full" | "normal" | "off"
   /** How long an `idempotencyKey` replays its call, in seconds (default 86400); older records are deleted. */

@@ -366,6 +366,17 @@ describe("PostgreSQL backend", { skip }, () => {
       }
     })
 
+    test("postgresSynchronousCommit must be a boolean; false still stores and reads back", async () => {
+      const db = newDatabase()
+      for (const flag of ["off", 0, {}]) {
+        const error = await optionError({ database: urlOf(db), postgresSynchronousCommit: flag }, `postgresSynchronousCommit: ${JSON.stringify(flag)}`)
+        assertMedusaError(error, "invalid_argument", "postgresSynchronousCommit must be true or false")
+      }
+      const service = open({ database: urlOf(db), postgresSynchronousCommit: false })
+      const invite = (await service.createInvites({ email: "async-commit@example.com" })) as InviteDTO
+      assert.deepEqual(query(db, `select id, email from public.invite`), [{ id: invite.id, email: "async-commit@example.com" }])
+    })
+
     test("databaseConnectTimeoutMs must be a positive integer (invalid_argument)", async () => {
       const db = newDatabase()
       for (const ms of [0, -1, 1.5, "1000", false, []]) {

@@ -49,6 +49,8 @@ pub struct PostgresConfig {
   pub schema: Option<String>,
   pub pool_size: usize,
   pub connect_timeout: Duration,
+  /// `false`: the server acknowledges a commit before it is durable (`synchronous_commit=off`).
+  pub synchronous_commit: bool,
 }
 
 pub const DEFAULT_POOL_SIZE: usize = 10;
@@ -96,6 +98,7 @@ pub const OPTION_NAMES: &[&str] = &[
   "databasePoolSize",
   "databaseConnectTimeoutMs",
   "eventRetentionSeconds",
+  "postgresSynchronousCommit",
 ];
 
 impl ModuleOptions {
@@ -149,11 +152,21 @@ impl ModuleOptions {
         ))
       }
     };
+    let synchronous_commit = match options.get("postgresSynchronousCommit") {
+      None | Some(Value::Null) => true,
+      Some(Value::Bool(flag)) => *flag,
+      Some(_) => {
+        return Err(Error::invalid_argument(
+          "postgresSynchronousCommit must be true or false",
+        ))
+      }
+    };
     let postgres = |url: &str, schema: Option<String>| PostgresConfig {
       url: url.to_string(),
       schema,
       pool_size,
       connect_timeout: Duration::from_millis(connect_timeout),
+      synchronous_commit,
     };
     let database = match options.get("database") {
       None | Some(Value::Null) => {

@@ -193,8 +193,16 @@ impl PostgresStore {
     if pg_config.get_application_name().is_none() {
       pg_config.application_name("medusa-invites");
     }
+    // Session settings: the schema, and the commit durability the caller chose.
+    let mut settings = Vec::new();
     if let Some(schema) = &config.schema {
-      pg_config.options(format!("-c search_path={}", quote_identifier(schema)));
+      settings.push(format!("-c search_path={}", quote_identifier(schema)));
+    }
+    if !config.synchronous_commit {
+      settings.push("-c synchronous_commit=off".to_string());
+    }
+    if !settings.is_empty() {
+      pg_config.options(settings.join(" "));
     }
     let describe = describe(&pg_config);
     let manager = Manager::from_config(
@@ -515,6 +523,7 @@ mod plan_tests {
       schema: Some(schema.clone()),
       pool_size: 2,
       connect_timeout: Duration::from_secs(5),
+      synchronous_commit: true,
     };
     let store = PostgresStore::open(config, Arc::new(AtomicU64::new(0)))
       .await
@@ -569,5 +578,34 @@ mod plan_tests {
       .unwrap();
     drop(connection);
     store.close().await;
+  }
+
+  /// `postgresSynchronousCommit: false` reaches the server as the session's setting.
+  #[tokio::test]
+  async fn commits_are_synchronous_unless_the_option_says_otherwise() {
+    let Some(url) = server() else {
+      eprintln!("skipped: MEDUSA_INVITES_TEST_PG_URL is not set");
+      return;
+    };
+    for (synchronous_commit, expected) in [(true, "on"), (false, "off")] {
+      let config = PostgresConfig {
+        url: url.clone(),
+        schema: None,
+        pool_size: 1,
+        connect_timeout: Duration::from_secs(5),
+        synchronous_commit,
+      };
+      let store = PostgresStore::open(config, Arc::new(AtomicU64::new(0)))
+        .await
+        .unwrap();
+      let connection = store.connection().await.unwrap();
+      let row = connection
+        .query_one("show synchronous_commit", &[])
+        .await
+        .unwrap();
+      assert_eq!(row.get::<_, String>(0), expected);
+      drop(connection);
+      store.close().await;
+    }
   }
 }
