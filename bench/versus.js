@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 "use strict";
 // npm run bench:versus -- <other checkout> [--rounds N] [--pg]
+// npm run bench:outbox -- [--rounds N] [--pg]     (= bench/versus.js --delivery)
 //
-// This checkout against another one (an earlier commit, say: `git worktree add ../before
-// <rev>` and build it there), in one process and one run: both addons are loaded side by
-// side, and every round runs each workload on each side in turn (the order alternates), so
-// machine noise hits both alike. Medians over the rounds, and this side's rate as a share of
-// the other's. Workloads: createInvites batches of 1, 100 and 10,000 on a fresh store,
+// Two sides, in one process and one run; every round runs each workload on each side in
+// turn (the order alternates), so machine noise hits both alike. Medians over the rounds,
+// and the first side's rate as a share of the second's. The sides:
+//   * this checkout against another one (an earlier commit, say: `git worktree add ../before
+//     <rev>` and build it there), both addons loaded side by side;
+//   * --delivery: this checkout with an event bus (whose emit does nothing), events through
+//     the outbox against `eventDelivery: "direct"`: what the outbox costs. Workloads: createInvites batches of 1, 100 and 10,000 on a fresh store,
 // 500 sequential single calls, 1,000 validateInviteToken calls, and listInvites pages of 50
 // over 10,000 invites. SQLite (durable default) always; PostgreSQL with --pg
 // (MEDUSA_INVITES_BENCH_PG_URL or MEDUSA_INVITES_TEST_PG_URL, default 127.0.0.1:5432).
@@ -16,8 +19,9 @@ const os = require("node:os");
 const path = require("node:path");
 
 const argv = process.argv.slice(2);
+const delivery = argv.includes("--delivery");
 const other = argv.find((arg) => !arg.startsWith("--") && !/^\d+$/.test(arg));
-if (!other) {
+if (!other && !delivery) {
   console.error("usage: npm run bench:versus -- <other checkout> [--rounds N] [--pg]");
   process.exit(2);
 }
@@ -27,10 +31,18 @@ const withPg = argv.includes("--pg");
 const pgServer = (process.env.MEDUSA_INVITES_BENCH_PG_URL ?? process.env.MEDUSA_INVITES_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432").replace(/\/+$/, "");
 const pgDatabase = `medusa_invites_versus_${process.pid}`;
 
-const sides = {
-  this: require(path.join(__dirname, "..")).UserModuleService,
-  other: require(path.resolve(other)).UserModuleService,
-};
+const This = require(path.join(__dirname, "..")).UserModuleService;
+const quietBus = { emit: async () => {} };
+/** Each side: `[label, module class, extra options]`; the first is compared with the second. */
+const sides = delivery
+  ? [
+      ["outbox", This, { eventBus: quietBus, eventDelivery: "outbox" }],
+      ["direct", This, { eventBus: quietBus, eventDelivery: "direct" }],
+    ]
+  : [
+      ["this", This, {}],
+      ["other", require(path.resolve(other)).UserModuleService, {}],
+    ];
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-invites-versus-"));
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const emails = (n, prefix) => Array.from({ length: n }, (_, i) => ({ email: `${prefix}${i}@example.com` }));
@@ -40,9 +52,9 @@ const fresh = {
   postgres: () => ({ clientUrl: `${pgServer}/${pgDatabase}`, schema: `versus_${counter++}` }),
 };
 
-/** Seconds `work(service)` takes on a fresh, opened store of `backend`, after `setup`. */
-async function timed(Service, backend, work, setup) {
-  const service = new Service({ jwt_secret: "versus-secret", database: fresh[backend]() });
+/** The rate of `work(service)` (its count per second) on a fresh, opened store of `backend`, after `setup`. */
+async function timed([, Service, options], backend, work, setup) {
+  const service = new Service({ jwt_secret: "versus-secret", database: fresh[backend](), ...options });
   await service.createInvites({ email: "open@example.com" });
   const state = setup ? await setup(service) : undefined;
   const started = process.hrtime.bigint();
@@ -52,14 +64,16 @@ async function timed(Service, backend, work, setup) {
   return count / seconds;
 }
 
-const workloads = {
+const workloads = delivery
+  ? {
+      "500 sequential single calls": (s) => sequentialCalls(s),
+      "createInvites, 10,000": (s) => s.createInvites(emails(10_000, "batch-")).then(() => 10_000),
+    }
+  : {
   "createInvites, 1": (s) => s.createInvites(emails(1, "one-")).then(() => 1),
   "createInvites, 100": (s) => s.createInvites(emails(100, "hundred-")).then(() => 100),
   "createInvites, 10,000": (s) => s.createInvites(emails(10_000, "batch-")).then(() => 10_000),
-  "500 sequential single calls": async (s) => {
-    for (let i = 0; i < 500; i++) await s.createInvites({ email: `seq${i}@example.com` });
-    return 500;
-  },
+  "500 sequential single calls": (s) => sequentialCalls(s),
   "1,000 validateInviteToken": [
     async (s) => (await s.createInvites(emails(100, "v-"))).map((invite) => invite.token),
     async (s, tokens) => {
@@ -76,18 +90,24 @@ const workloads = {
   ],
 };
 
+async function sequentialCalls(service) {
+  for (let i = 0; i < 500; i++) await service.createInvites({ email: `seq${i}@example.com` });
+  return 500;
+}
+
 async function run(backend) {
-  console.log(`\n== ${backend}: ${ROUNDS} rounds, rates per second (medians), this / other`);
+  const [first, second] = sides.map(([label]) => label);
+  console.log(`\n== ${backend}: ${ROUNDS} rounds, rates per second (medians), ${first} / ${second}`);
   const rows = [];
   for (const [name, workload] of Object.entries(workloads)) {
     const [setup, work] = Array.isArray(workload) ? workload : [undefined, workload];
-    const rates = { this: [], other: [] };
+    const rates = [[], []];
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? ["this", "other"] : ["other", "this"];
+      const order = round % 2 === 0 ? [0, 1] : [1, 0];
       for (const side of order) rates[side].push(await timed(sides[side], backend, work, setup));
     }
-    const [mine, theirs] = [median(rates.this), median(rates.other)];
-    rows.push({ workload: name, this: Math.round(mine), other: Math.round(theirs), "this / other": `${((mine / theirs) * 100).toFixed(0)}%` });
+    const [a, b] = rates.map(median);
+    rows.push({ workload: name, [first]: Math.round(a), [second]: Math.round(b), [`${first} / ${second}`]: `${((a / b) * 100).toFixed(0)}%` });
   }
   console.table(rows);
 }
@@ -97,7 +117,8 @@ function psql(database, sql) {
 }
 
 async function main() {
-  console.log(`this: ${path.resolve(__dirname, "..")}; other: ${path.resolve(other)}; ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}`);
+  const compared = delivery ? "the outbox against direct delivery" : `this: ${path.resolve(__dirname, "..")}; other: ${path.resolve(other)}`;
+  console.log(`${compared}; ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}`);
   await run("sqlite");
   if (withPg) {
     psql("postgres", `create database "${pgDatabase}"`);
