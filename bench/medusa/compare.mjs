@@ -14,8 +14,12 @@
 // as failing it and not run on that side again (Medusa's 100 concurrent calls exhaust its pool:
 // that costs one 60 s knex timeout per run). Peak RSS and event-loop delay during one large
 // batch are measured in a fresh child process per side (this script, forked with --child).
+// A last section measures the PostgreSQL floor of four workloads: the same work done by a plain
+// `pg` client on Medusa's invite table (its indexes too) in a database of its own,
+// medusa_bench_floor, rounds alternating with our side; it prints our share of each floor.
 // Figures go to bench/medusa/last-run.json. Exits 0 on a missed target: it is a report.
 import { fork } from "node:child_process"
+import crypto from "node:crypto"
 import fs from "node:fs"
 import { createRequire } from "node:module"
 import os from "node:os"
@@ -34,15 +38,17 @@ const gc = vm.runInNewContext("gc")
 
 const PG = (process.env.MEDUSA_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432").replace(/\/+$/, "")
 const JWT_SECRET = "medusa-bench-secret"
-const DB = { medusa: "medusa_bench_medusa", ours: "medusa_bench_ours" }
+const DB = { medusa: "medusa_bench_medusa", ours: "medusa_bench_ours", floor: "medusa_bench_floor" }
 
 // ---------------------------------------------------------------- options and sizes
 const argv = process.argv.slice(2)
 const flag = (name) => { const i = argv.indexOf(name); return i < 0 ? undefined : argv[i + 1] }
 const quick = argv.includes("--quick")
 const cfg = quick
-  ? { rounds: 2, batches: [1, 100, 1000], seq: 100, conc: 100, validate: 100, listRows: 1000, pages: 10, bigBatch: 1000 }
-  : { rounds: 5, batches: [1, 100, 1000, 10000], seq: 1000, conc: 100, validate: 1000, listRows: 10000, pages: 50, bigBatch: 10000 }
+  ? { rounds: 2, batches: [1, 100, 1000], seq: 100, conc: 100, validate: 100, listRows: 1000, pages: 10, bigBatch: 1000, floorBig: 20000, floorCalls: 100 }
+  : { rounds: 5, batches: [1, 100, 1000, 10000], seq: 1000, conc: 100, validate: 1000, listRows: 10000, pages: 50, bigBatch: 10000, floorBig: 100000, floorCalls: 500 }
+// floorBig: the large floor batch (100,000; a quick run stands 20,000 in for it, and says so);
+// floorCalls: how many sequential single calls and validations the floor section times.
 if (flag("--rounds")) cfg.rounds = Math.max(1, Number(flag("--rounds")) | 0)
 
 // ---------------------------------------------------------------- small helpers
@@ -268,6 +274,139 @@ const listWorkload = {
   },
 }
 
+// ---------------------------------------------------------------- the PostgreSQL floor
+// What the server itself needs for each workload, measured with a plain pg client (no module,
+// no checks, no events) on the same server, in a database of its own (medusa_bench_floor), on
+// Medusa's invite table with its three indexes: every index is a b-tree the server must write,
+// so a floor on a bare table would flatter the server and understate our share.
+
+/** Medusa's invite table and indexes, as src/store/postgres.rs SCHEMA (Medusa's migration) creates them. */
+const INVITE_DDL = `
+create table if not exists "invite" ("id" text not null, "email" text not null,
+  "accepted" boolean not null default false, "token" text not null,
+  "expires_at" timestamptz not null, "metadata" jsonb null,
+  "created_at" timestamptz not null default now(), "updated_at" timestamptz not null default now(),
+  "deleted_at" timestamptz null, constraint "invite_pkey" primary key ("id"));
+CREATE UNIQUE INDEX IF NOT EXISTS "IDX_invite_email_unique" ON "invite" (email) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS "IDX_invite_token" ON "invite" (token) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS "IDX_invite_deleted_at" ON "invite" (deleted_at) WHERE deleted_at IS NOT NULL;`
+
+// The floor writes the same nine columns our module writes, one row per element of each array.
+const INVITE_COLUMNS = "id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at"
+const FLOOR_INSERT_MANY = `insert into invite (${INVITE_COLUMNS})
+  select * from unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::timestamptz[], $6::jsonb[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[])`
+const FLOOR_INSERT_ONE = { name: "floor_insert_one", text: `insert into invite (${INVITE_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)` }
+const FLOOR_SELECT_ONE = { name: "floor_select_one", text: `select ${INVITE_COLUMNS} from invite where id = $1` }
+
+/**
+ * n invite rows like the ones our module writes, made before any timing: `invite_` + a 26-character
+ * ULID-like id, increasing within the batch as our ULIDs are (so the primary key grows at its
+ * right edge on both sides), the emails of emails(n, tag), and an HS256 JWT of the same claims
+ * as ours (id, email, iat, exp, jti), about 280 characters.
+ */
+function inviteRows(n, tag) {
+  const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+  const base32 = (x, width) => { let s = ""; for (let i = 0; i < width; i++) { s = crockford[x % 32] + s; x = Math.floor(x / 32) } return s }
+  const now = Date.now()
+  const stamp = base32(now, 10) + base32(crypto.randomInt(2 ** 40), 8)
+  const b64 = (x) => Buffer.from(JSON.stringify(x)).toString("base64url")
+  const header = b64({ alg: "HS256", typ: "JWT" })
+  const iat = Math.floor(now / 1000)
+  const rows = emails(n, tag).map(({ email }, i) => {
+    const id = `invite_${stamp}${base32(i, 8)}`
+    const unsigned = `${header}.${b64({ id, email, iat, exp: iat + 86400, jti: crypto.randomUUID() })}`
+    return { id, email, token: `${unsigned}.${crypto.createHmac("sha256", JWT_SECRET).update(unsigned).digest("base64url")}` }
+  })
+  return { rows, now: new Date(now).toISOString(), expiresAt: new Date(now + 86400_000).toISOString() }
+}
+
+/** The unnest statement's nine array parameters, already in PostgreSQL's array text (pg's own encoder), so timing starts at the send. */
+function unnestParams({ rows, now, expiresAt }) {
+  const { prepareValue } = require("pg/lib/utils")
+  const all = (x) => rows.map(() => x)
+  return [rows.map((r) => r.id), rows.map((r) => r.email), all(false), rows.map((r) => r.token), all(expiresAt), all(null), all(now), all(now), all(null)].map(prepareValue)
+}
+const oneRowParams = ({ rows, now, expiresAt }) => rows.map((r) => [r.id, r.email, false, r.token, expiresAt, null, now, now, null])
+
+/** The floor's side: one plain pg client (autocommit) on medusa_bench_floor. */
+async function floorSide() {
+  const client = new (require("pg").Client)({ connectionString: `${PG}/${DB.floor}` })
+  await client.connect()
+  await client.query(INVITE_DDL)
+  return {
+    key: "floor", label: "PostgreSQL floor (plain pg client)", client,
+    async fresh() { await client.query("truncate invite"); return client },
+    close: () => client.end(),
+  }
+}
+
+/** The floor must be timed on the table our module writes: same columns, same index definitions. */
+async function checkSameInviteTable() {
+  const shape = async (db) => JSON.stringify([
+    await adminSql(db, "select column_name, data_type, is_nullable, column_default from information_schema.columns where table_schema = 'public' and table_name = 'invite' order by ordinal_position"),
+    await adminSql(db, "select indexname, indexdef from pg_indexes where schemaname = 'public' and tablename = 'invite' order by indexname"),
+  ])
+  check((await shape(DB.floor)) === (await shape(DB.ours)), "the floor's invite table differs from the one medusa-invites creates")
+}
+
+// Each floor workload times the same work on both sides: floor(client, tag) with the plain client,
+// ours(svc, tag) with our module; each returns { value } in invites/s (tokens/s).
+const floorWorkloads = [
+  ...[10000, cfg.floorBig].map((n) => ({
+    key: `floor_batch_${n}`, unit: "invites/s", target: 85,
+    label: `${fmt(n)} batch${quick && n === cfg.floorBig ? " (QUICK: stands in for 100,000)" : ""}`,
+    async floor(client, tag) {
+      const params = unnestParams(inviteRows(n, tag))
+      gc()
+      const [ms, res] = await timed(() => client.query(FLOOR_INSERT_MANY, params))
+      check(res.rowCount === n, `floor batch ${n}: ${res.rowCount} rows`)
+      return { value: (n * 1000) / ms }
+    },
+    async ours(svc, tag) {
+      const data = emails(n, tag)
+      gc()
+      const [ms, out] = await timed(() => svc.createInvites(data))
+      check(out.length === n, `batch ${n}: ${out.length} DTOs`)
+      return { value: (n * 1000) / ms }
+    },
+  })),
+  {
+    key: "floor_sequential", unit: "invites/s", target: 75, label: `${fmt(cfg.floorCalls)} sequential single calls`,
+    async floor(client, tag) {
+      const values = oneRowParams(inviteRows(cfg.floorCalls, tag))
+      gc()
+      const [ms] = await timed(async () => { for (const v of values) await client.query({ ...FLOOR_INSERT_ONE, values: v }) })
+      return { value: (cfg.floorCalls * 1000) / ms }
+    },
+    async ours(svc, tag) {
+      const data = emails(cfg.floorCalls, tag)
+      gc()
+      const [ms] = await timed(async () => { for (const d of data) await svc.createInvites(d) })
+      return { value: (cfg.floorCalls * 1000) / ms }
+    },
+  },
+  {
+    key: "floor_validate", unit: "tokens/s", target: 90, label: `validateInviteToken × ${fmt(cfg.floorCalls)} (sequential)`,
+    async floor(client, tag) {
+      const made = inviteRows(cfg.floorCalls, tag)
+      await client.query(FLOOR_INSERT_MANY, unnestParams(made)) // the invites to read (untimed, as ours)
+      gc()
+      let last
+      const [ms] = await timed(async () => { for (const r of made.rows) last = (await client.query({ ...FLOOR_SELECT_ONE, values: [r.id] })).rows[0] })
+      check(last?.email === `${tag}-${cfg.floorCalls - 1}@bench.example.com`, "floor validate: last invite")
+      return { value: (cfg.floorCalls * 1000) / ms }
+    },
+    async ours(svc, tag) {
+      const tokens = (await svc.createInvites(emails(cfg.floorCalls, tag))).map((dto) => dto.token)
+      gc()
+      let last
+      const [ms] = await timed(async () => { for (const t of tokens) last = await svc.validateInviteToken(t) })
+      check(last?.email === `${tag}-${cfg.floorCalls - 1}@bench.example.com`, "validate: last invite")
+      return { value: (cfg.floorCalls * 1000) / ms }
+    },
+  },
+]
+
 // ---------------------------------------------------------------- child: peak RSS + event-loop delay
 async function child(kind, n, dir) {
   const side = kind === "medusa" ? await medusaSide({ migrate: false }) : kind === "oursPg" ? await oursPgSide({ truncate: false }) : await oursSqliteSide(dir)
@@ -283,9 +422,9 @@ async function child(kind, n, dir) {
   process.send(result, () => process.exit(0))
 }
 
-function runChild(kind, dir) {
+function runChild(kind, dir, n = cfg.bigBatch) {
   return new Promise((resolve, reject) => {
-    const p = fork(fileURLToPath(import.meta.url), ["--child", kind, "--batch", String(cfg.bigBatch), "--dir", dir], { stdio: "inherit" })
+    const p = fork(fileURLToPath(import.meta.url), ["--child", kind, "--batch", String(n), "--dir", dir], { stdio: "inherit" })
     let result
     p.on("message", (m) => { result = m })
     p.on("error", reject)
@@ -376,6 +515,7 @@ async function main() {
     for (let r = 0; r < cfg.rounds; r++) await measure(side, listWorkload, () => listWorkload.run(svc))
   }
   process.stderr.write("list pages done\n")
+
   for (const side of sides) await side.close()
 
   const children = {}
@@ -384,6 +524,50 @@ async function main() {
     if (key !== "oursSqlite") await adminSql(DB[key === "medusa" ? "medusa" : "ours"], `truncate invite, "user" ${key === "medusa" ? "" : "cascade"}`)
     children[key] = await runChild(key, sqliteDir)
   }
+  // Our peak RSS in the large floor batch, in a fresh child as above. Forked here, before the
+  // floor rounds grow this process: a child's maxRSS starts from the parent's RSS at fork
+  // (Linux keeps the pre-exec high-water mark), so a big parent would mask the child's own peak.
+  process.stderr.write(`child process: oursPg, peak RSS during a ${fmt(cfg.floorBig)} batch …\n`)
+  await adminSql(DB.ours, 'truncate invite, "user" cascade')
+  const floorChild = await runChild("oursPg", sqliteDir, cfg.floorBig)
+
+  // ------------------------------------------------------------ PostgreSQL floors
+  // Rounds of their own, after everything above (so that section runs as it always has), on a
+  // fresh module: in each, every floor workload runs on the plain client and on our module back
+  // to back (which goes first alternates per round), each from a cleared, checkpointed table,
+  // so the machine's noise falls on both halves of each share.
+  await adminSql(DB.ours, 'truncate invite, "user" cascade') // the children's rows (oursPgSide inserts one invite)
+  const ours = await oursPgSide()
+  const floor = await floorSide()
+  await checkSameInviteTable()
+  results.floor = {}
+  process.stderr.write("floor warm-up …\n")
+  {
+    // Warm both connections and prepare the floor's named statements (Parse happens once per
+    // connection, as our module's statement cache does), outside any timing.
+    const client = await floor.fresh()
+    const warm = inviteRows(50, "floor-warm")
+    await client.query(FLOOR_INSERT_MANY, unnestParams(inviteRows(100, "floor-warm-batch")))
+    for (const v of oneRowParams(warm)) await client.query({ ...FLOOR_INSERT_ONE, values: v })
+    for (const r of warm.rows) await client.query({ ...FLOOR_SELECT_ONE, values: [r.id] })
+    const svc = await ours.fresh()
+    await svc.createInvites(emails(100, "floor-warm-batch"))
+    for (const dto of await svc.createInvites(emails(50, "floor-warm-val"))) await svc.validateInviteToken(dto.token)
+  }
+  for (let r = 0; r < cfg.rounds; r++) {
+    for (const w of floorWorkloads) {
+      for (const side of r % 2 ? [ours, floor] : [floor, ours]) {
+        const target = await side.fresh()
+        await settle()
+        const tag = `${side.key}-${w.key}-r${r}`
+        await measure(side, w, () => (side === floor ? w.floor(target, tag) : w.ours(target, tag)))
+      }
+    }
+    process.stderr.write(`floor round ${r + 1}/${cfg.rounds} done\n`)
+  }
+  await floor.close()
+  await ours.close()
+
   for (const db of Object.values(DB)) await adminSql("postgres", `drop database if exists ${db} with (force)`)
   fs.rmSync(sqliteDir, { recursive: true, force: true })
 
@@ -433,6 +617,45 @@ async function main() {
     const misses = targets.filter((t) => t[2] === "MISS")
     if (misses.length) console.log(`\nMISSED (${misses.length}): ${misses.map((t) => `${t[0]} (measured ${t[1]})`).join("; ")}`)
     md.push(`**${title}**${quick ? " (quick run)" : ""}\n\n${markdown(header, rows)}${failures.length ? `\n\n${failures.map((f) => f.trim()).join("\n")}` : ""}`)
+  }
+  // ------------------------------------------------------------ report: PostgreSQL floors
+  {
+    const title = "PostgreSQL floors: medusa-invites' share of what a plain pg client does on the same server and table"
+    const mb = (kib) => (kib * 1024) / 1e6 // the RSS target is in MB (10^6 bytes), stricter than MiB
+    const floors = { config: { rounds: cfg.rounds, bigBatch: cfg.floorBig, calls: cfg.floorCalls }, workloads: {}, peakRss: null }
+    const rows = floorWorkloads.map((w) => {
+      const f = med("floor", w), o = med("oursPg", w)
+      // The share is taken round by round, then its median: the two halves of a round ran back
+      // to back, so a burst of machine noise lands on both and cancels in their ratio, where a
+      // ratio of the two sides' medians could pair a quiet round of one with a noisy one of the other.
+      const [floorRates, ourRates] = [results.floor[w.key].values, results.oursPg[w.key].values]
+      const perRound = ourRates.slice(0, floorRates.length).map((v, i) => (100 * v) / floorRates[i])
+      const share = f == null || o == null || !perRound.length ? null : median(perRound)
+      const verdict = share == null ? "n/a (a side failed)" : share >= w.target ? "PASS" : "MISS"
+      floors.workloads[w.key] = { label: w.label, unit: w.unit, target: `≥ ${w.target}%`,
+        floor: { median: round(f, 3), rounds: floorRates.map((v) => round(v, 3)), failed: results.floor[w.key].failed },
+        oursPg: { median: round(o, 3), rounds: ourRates.map((v) => round(v, 3)), failed: results.oursPg[w.key].failed },
+        share: round(share), shareRounds: perRound.map((x) => round(x)), shareOfMedians: f && o ? round((100 * o) / f) : null, verdict }
+      return [w.label, valueText(w, results.floor[w.key]), valueText(w, results.oursPg[w.key]), share == null ? "n/a" : `${share.toFixed(1)}%`,
+        perRound.length ? `${Math.min(...perRound).toFixed(0)}–${Math.max(...perRound).toFixed(0)}%` : "n/a", `≥ ${w.target}%`, verdict]
+    })
+    const rss = mb(floorChild.maxRssKiB)
+    floors.peakRss = { batch: cfg.floorBig, maxRssKiB: floorChild.maxRssKiB, mb: round(rss), target: "< 300 MB", verdict: rss < 300 ? "PASS" : "MISS", batchMs: round(floorChild.batchMs) }
+    rows.push([`peak RSS of ours, boot + one ${fmt(cfg.floorBig)} batch (child)`, "", `${rss.toFixed(1)} MB`, "", "", "< 300 MB", floors.peakRss.verdict])
+    const header = ["workload", "floor (plain pg client)", "medusa-invites (PostgreSQL)", "share", "rounds' shares", "target", "verdict"]
+    report.floors = floors
+    console.log(`\n== ${title}${quick ? "  [QUICK: reduced sizes]" : ""}\n`)
+    console.log("floor: batches are one INSERT … SELECT FROM unnest(…) of pre-made rows (ids, emails, ~280-char tokens); single calls")
+    console.log("a prepared one-row INSERT each; validate a prepared primary-key SELECT each; all autocommit, on Medusa's invite")
+    console.log(`table and its three indexes in ${DB.floor}. Rates: medians over ${cfg.rounds} rounds; share: our rate / the floor's rate`)
+    console.log("in each round (its two halves ran back to back), median over the rounds.")
+    if (quick) console.log(`QUICK: the 100,000 batch (and its peak RSS) is run as ${fmt(cfg.floorBig)}; ${fmt(cfg.floorCalls)} single calls / validations instead of 500.`)
+    console.log(`\n${table(header, rows)}`)
+    const failures = floorWorkloads.flatMap((w) => ["floor", "oursPg"].filter((k) => results[k][w.key].failed).map((k) => `  ${k === "floor" ? "floor" : "medusa-invites"}, ${w.label}: ${results[k][w.key].failed}`))
+    if (failures.length) console.log(`\nfailures:\n${failures.join("\n")}`)
+    const misses = rows.filter((r) => r[6] === "MISS")
+    if (misses.length) console.log(`\nMISSED (${misses.length}): ${misses.map((r) => `${r[0]} (${r[3] || r[2]}, target ${r[5]})`).join("; ")}`)
+    md.push(`**${title}**${quick ? " (quick run)" : ""}\n\n${markdown(header, rows)}`)
   }
   machine.loadAvgEnd = os.loadavg().map((x) => round(x, 2))
   console.log(`\nload avg at end ${machine.loadAvgEnd.join(" ")} (a shared machine adds noise; see the per-round figures in last-run.json)`)
