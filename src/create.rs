@@ -77,8 +77,12 @@ fn sign_all(
       })
       .collect::<Result<Vec<String>>>()
   };
+  // Asked only for a large batch: the answer costs a score of system calls (cgroup files).
+  if batch.len() < PARALLEL_SIGNING {
+    return sign(0, ids, batch);
+  }
   let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-  if batch.len() < PARALLEL_SIGNING || threads < 2 {
+  if threads < 2 {
     return sign(0, ids, batch);
   }
   let chunk = batch.len().div_ceil(threads);

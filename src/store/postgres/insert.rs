@@ -51,46 +51,46 @@ fn first_conflict(
   None
 }
 
-/// Inserts a batch with one statement: the rows come in as `UNNEST` arrays; the statement reads
-/// the live users holding the batch's emails, the invites holding its ids and the live
-/// invites holding its emails, and inserts (with the roles, into our table) only when there
-/// are none and `$11` allows it; then it adds the outbox row `$12` (at `$13`) when there is
-/// one. Under concurrency the unique indexes stay the final arbiter.
+/// Inserts a batch with one statement. It reads the live users holding the batch's emails
+/// (`$2`), the invites holding its ids (`$1`) and the live invites holding the emails of its
+/// live items (`$11`), each an index lookup of an array, and inserts the rows (`UNNEST` of the
+/// column arrays), their roles (`$12`, `$13`: only the items that have some) and the outbox row
+/// `$14` (at `$15`, when there is one) only when there are none and `$10` allows it. The input
+/// is read once, as it is inserted: never stored aside (a large batch would spill it to disk).
+/// Under concurrency the unique indexes stay the final arbiter.
 const INSERT_INVITES: &str = r#"
-with input as (
-  select * from unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::float8[], $6::text[],
-                       $7::float8[], $8::float8[], $9::float8[], $10::text[])
-    with ordinality as row(id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at, roles, position)
-),
-taken as (
-  select distinct email from "user" where deleted_at is null and email in (select email from input)
+with taken as (
+  select distinct email from "user" where deleted_at is null and email = any($2::text[])
 ),
 known_ids as (
-  select id from "invite" where id in (select id from input)
+  select id from "invite" where id = any($1::text[])
 ),
 live_emails as (
-  select distinct email from "invite"
-  where deleted_at is null and email in (select email from input where deleted_at is null)
+  select distinct email from "invite" where deleted_at is null and email = any($11::text[])
 ),
 inserted as (
   insert into "invite" (id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)
   select id, email, accepted, token, to_timestamp(expires_at / 1000), metadata::jsonb,
          to_timestamp(created_at / 1000), to_timestamp(updated_at / 1000), to_timestamp(deleted_at / 1000)
-  from input
-  where $11 and not exists (select 1 from taken) and not exists (select 1 from known_ids)
+  from unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::float8[], $6::text[],
+              $7::float8[], $8::float8[], $9::float8[])
+    as row(id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)
+  where $10 and not exists (select 1 from taken) and not exists (select 1 from known_ids)
     and not exists (select 1 from live_emails)
-  order by position
-  returning id
+  returning 1
+),
+written as (
+  select exists (select 1 from inserted) as yes
 ),
 roles as (
   insert into "medusa_invites_roles" (invite_id, roles)
-  select input.id, input.roles::jsonb from input join inserted on inserted.id = input.id
-  where input.roles is not null
+  select id, roles::jsonb from unnest($12::text[], $13::text[]) as row(id, roles)
+  where (select yes from written)
 ),
 outbox as (
   insert into "medusa_invites_outbox" (created_at, events)
-  select to_timestamp($13::float8 / 1000), $12::text
-  where $12::text is not null and exists (select 1 from inserted)
+  select to_timestamp($15::float8 / 1000), $14::text
+  where $14::text is not null and (select yes from written)
   returning id
 )
 select 'user' as kind, email as value from taken
@@ -111,8 +111,12 @@ struct InviteColumns<'a> {
   created_at: Vec<f64>,
   updated_at: Vec<f64>,
   deleted_at: Vec<Option<f64>>,
-  roles: Vec<Option<String>>,
   write: bool,
+  /// The emails of the live items: only they can collide with a live invite.
+  live_emails: Vec<&'a str>,
+  /// The items that have roles: their ids, and the roles as JSON.
+  role_ids: Vec<&'a str>,
+  roles: Vec<String>,
   outbox: Option<&'a str>,
   now: f64,
 }
@@ -122,6 +126,10 @@ impl<'a> InviteColumns<'a> {
     fn column<'a, T>(invites: &'a [Invite], value: impl Fn(&'a Invite) -> T) -> Vec<T> {
       invites.iter().map(value).collect()
     }
+    let (role_ids, roles) = invites
+      .iter()
+      .filter_map(|invite| Some((invite.id.as_str(), invite.roles_json()?)))
+      .unzip();
     InviteColumns {
       ids: column(invites, |invite| invite.id.as_str()),
       emails: column(invites, |invite| invite.email.as_str()),
@@ -132,14 +140,20 @@ impl<'a> InviteColumns<'a> {
       created_at: column(invites, |invite| invite.created_at as f64),
       updated_at: column(invites, |invite| invite.updated_at as f64),
       deleted_at: column(invites, |invite| invite.deleted_at.map(|ms| ms as f64)),
-      roles: column(invites, Invite::roles_json),
       write: !repeats_itself(invites),
+      live_emails: invites
+        .iter()
+        .filter(|invite| invite.deleted_at.is_none())
+        .map(|invite| invite.email.as_str())
+        .collect(),
+      role_ids,
+      roles,
       outbox,
       now: now as f64,
     }
   }
 
-  fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 13] {
+  fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 15] {
     [
       &self.ids,
       &self.emails,
@@ -150,8 +164,10 @@ impl<'a> InviteColumns<'a> {
       &self.created_at,
       &self.updated_at,
       &self.deleted_at,
-      &self.roles,
       &self.write,
+      &self.live_emails,
+      &self.role_ids,
+      &self.roles,
       &self.outbox,
       &self.now,
     ]
