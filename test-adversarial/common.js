@@ -10,12 +10,18 @@ const path = require("node:path");
 /** The package under test: the project root (index.js loads medusa-invites.node from there). */
 const PACKAGE_ROOT = path.resolve(__dirname, "..");
 
-/** `--quick`, `--seed N`, `--only a,b`, `--backend sqlite|postgres`, and `--name value` in general. */
+/** Options without a value. */
+const FLAGS = ["quick", "events", "keep"];
+
+/**
+ * `--quick`, `--events` (crash-test), `--keep` (keep the temp files of a failed run),
+ * `--seed N`, `--only a,b`, `--backend sqlite|postgres`, and `--name value` in general.
+ */
 function parseArgs(argv = process.argv.slice(2)) {
-  const args = { quick: false, seed: undefined, only: undefined, backend: undefined };
+  const args = { quick: false, events: false, keep: false, seed: undefined, only: undefined, backend: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "--quick") args.quick = true;
+    if (FLAGS.includes(arg.slice(2)) && arg.startsWith("--")) args[arg.slice(2)] = true;
     else if (arg.startsWith("--")) {
       const [name, inline] = arg.slice(2).split("=", 2);
       args[name] = inline ?? argv[++i];

@@ -12,6 +12,10 @@
 //   * a new module opens the store and works: the next trial's child (and a last one) first
 //     creates an invite and reads it back.
 // Full run: 100 SQLite and 30 PostgreSQL trials; --quick: 15 and 5. Exit code 1 on any failure.
+//
+// `npm run crash-test -- --events [--quick] [--seed N] …` runs the events mode instead
+// (crash-events.js): do the events of committed calls survive the kill, through the outbox
+// and flushEvents()?
 const fs = require("node:fs");
 const path = require("node:path");
 const {
@@ -263,7 +267,7 @@ async function main() {
   process.exitCode = failedTrials > 0 ? 1 : 0;
 }
 
-main().catch((error) => {
+(args.events ? require("./crash-events").main(args, { children }) : main()).catch((error) => {
   console.error(error);
   process.exit(2);
 });
