@@ -4,8 +4,8 @@
 // the call is unchanged; this is what happens around it: rows delivered are marked (at most
 // one small commit a second, never one per call), and rows left pending (a process that died
 // between commit and emit, an emit that failed) are delivered again, in id order, at least
-// once: when a module opens the store, when `flushEvents()` is called, and after a failed
-// emit, with backoff.
+// once: when a module opens the store, when `flushEvents()` is called, every 30 s for rows
+// pending that long, and after a failed emit, with backoff.
 const { messagesOf } = require("./events");
 
 /** Rows claimed per transaction while redelivering. */
@@ -17,6 +17,9 @@ const MARK_EVERY_MS = 1_000;
 const OPEN_GRACE_MS = 5_000;
 /** Retries after a failed emit wait 1 s, 2 s, 4 s, … up to this. */
 const MAX_RETRY_MS = 60_000;
+/** While a module is open it looks this often for rows pending longer than this (another
+ * process died between commit and emit): a read, and a claim only when there are some. */
+const SWEEP_MS = 30_000;
 
 class Outbox {
   #native;
@@ -25,6 +28,7 @@ class Outbox {
   #markTimer;
   #retryTimer;
   #retryDelay = 0;
+  #sweepTimer;
   #opened = false;
   #closed = false;
   /** The redelivery running now: one at a time per module. */
@@ -61,6 +65,9 @@ class Outbox {
     if (this.#opened || this.#closed) return;
     this.#opened = true;
     this.flush({ before: Date.now() - OPEN_GRACE_MS }).catch(() => this.failed());
+    this.#sweepTimer = unref(
+      setInterval(() => this.flush({ before: Date.now() - SWEEP_MS }).catch(() => this.failed()), SWEEP_MS),
+    );
   }
 
   /**
@@ -142,7 +149,8 @@ class Outbox {
   close() {
     clearTimeout(this.#markTimer);
     clearTimeout(this.#retryTimer);
-    this.#markTimer = this.#retryTimer = undefined;
+    clearInterval(this.#sweepTimer);
+    this.#markTimer = this.#retryTimer = this.#sweepTimer = undefined;
     this.#closed = true;
     const ids = this.#marks;
     this.#marks = [];
