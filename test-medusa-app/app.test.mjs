@@ -51,7 +51,7 @@ const received = () => globalThis.__inviteCreatedEvents ?? []
 
 test("medusa db:migrate created Medusa's user tables and this module's own", () => {
   const tables = sql(`select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public' and (tablename in ('invite', 'user') or tablename like 'medusa_invites%')`)
-  assert.equal(tables, "invite,medusa_invites_idempotency,medusa_invites_roles,medusa_invites_user_roles,user")
+  assert.equal(tables, "invite,medusa_invites_idempotency,medusa_invites_outbox,medusa_invites_roles,medusa_invites_user_roles,user")
   const indexes = sql(`select string_agg(indexname, ',' order by indexname) from pg_indexes where tablename in ('invite', 'user')`)
   assert.equal(indexes, "IDX_invite_deleted_at,IDX_invite_email_unique,IDX_invite_token,IDX_user_deleted_at,IDX_user_email_unique,invite_pkey,user_pkey")
 })

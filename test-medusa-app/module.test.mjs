@@ -170,7 +170,7 @@ const schemaOf = (name) =>
   ) + "|" + psql(name, `select string_agg(indexname, ',' order by indexname) from pg_indexes where schemaname = 'public' and tablename in ('invite', 'user')`)
 
 describe("Medusa's migration run", () => {
-  const EXPECTED_TABLES = "invite,medusa_invites_idempotency,medusa_invites_roles,medusa_invites_user_roles,user"
+  const EXPECTED_TABLES = "invite,medusa_invites_idempotency,medusa_invites_outbox,medusa_invites_roles,medusa_invites_user_roles,user"
   // Medusa's own indexes, whichever module's migrations made them.
   const EXPECTED_INDEXES = "IDX_invite_deleted_at,IDX_invite_email_unique,IDX_invite_token,IDX_user_deleted_at,IDX_user_email_unique,invite_pkey,user_pkey"
   const MEDUSA_INDEXES = EXPECTED_INDEXES
