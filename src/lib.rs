@@ -17,6 +17,7 @@ pub mod rows;
 pub mod service;
 pub mod session;
 pub mod store;
+pub mod stored;
 pub mod timespan;
 pub mod token;
 pub mod transactions;

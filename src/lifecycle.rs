@@ -464,6 +464,15 @@ pub fn test_call(op: Op) -> Call {
   }
 }
 
+/// A call inserting `count` sample invites (`invite::sample_invites`), for tests.
+#[cfg(test)]
+pub fn insert_samples(count: usize) -> Call {
+  test_call(Op::CreateInvites {
+    invites: crate::invite::sample_invites(count),
+    replay: None,
+  })
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::error::{Error, Result};
 use crate::lifecycle::{Call, Outcome};
 use crate::messages::{TRANSACTION_ENDED, TRANSACTION_FAILED};
-use crate::store::Transaction;
+use crate::store::{End, Transaction};
 
 /// A caller transaction between `begin` and `commit`/`rollback`.
 struct Slot {
@@ -76,16 +76,16 @@ impl Transactions {
     let mut slot = slot.lock().await;
     let transaction = slot.transaction.take().ok_or_else(ended)?;
     if slot.failed {
-      transaction.rollback().await?;
+      transaction.end(End::Rollback).await?;
       return Err(Error::unexpected_state(TRANSACTION_FAILED));
     }
-    transaction.commit().await
+    transaction.end(End::Commit).await
   }
 
   pub async fn rollback(&self, id: u64) -> Result<()> {
     let slot = self.open().remove(&id).ok_or_else(ended)?;
     let transaction = slot.lock().await.transaction.take().ok_or_else(ended)?;
-    transaction.rollback().await
+    transaction.end(End::Rollback).await
   }
 
   /// Rolls back every open transaction (the module closes).
@@ -93,7 +93,7 @@ impl Transactions {
     let open: Vec<_> = self.open().drain().map(|(_, slot)| slot).collect();
     for slot in open {
       if let Some(transaction) = slot.lock().await.transaction.take() {
-        let _ = transaction.rollback().await;
+        let _ = transaction.end(End::Rollback).await;
       }
     }
   }

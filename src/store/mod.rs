@@ -38,7 +38,23 @@ pub trait Transaction: Send {
   /// transaction stays usable.
   async fn run(&mut self, call: Call) -> Result<Outcome>;
 
-  async fn commit(self: Box<Self>) -> Result<()>;
+  /// Commits or rolls back; the transaction is not used afterwards.
+  async fn end(self: Box<Self>, how: End) -> Result<()>;
+}
 
-  async fn rollback(self: Box<Self>) -> Result<()>;
+/// How a caller transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+  Commit,
+  Rollback,
+}
+
+impl End {
+  /// The statement, the same in both dialects.
+  pub fn sql(self) -> &'static str {
+    match self {
+      End::Commit => "commit",
+      End::Rollback => "rollback",
+    }
+  }
 }

@@ -21,7 +21,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
 use self::session::PostgresSession;
-use super::{Store, Transaction};
+use super::{End, Store, Transaction};
 use crate::context::IsolationLevel;
 use crate::error::{Error, Result};
 use crate::invite::Invite;
@@ -425,7 +425,8 @@ impl PostgresTransaction {
       .ok_or_else(|| Error::unexpected_state("The transaction has already ended"))
   }
 
-  async fn finish(mut self: Box<Self>, sql: &str) -> Result<()> {
+  async fn finish(mut self: Box<Self>, how: End) -> Result<()> {
+    let sql = how.sql();
     let connection = self
       .connection
       .take()
@@ -470,12 +471,8 @@ impl Transaction for PostgresTransaction {
     }
   }
 
-  async fn commit(self: Box<Self>) -> Result<()> {
-    self.finish("commit").await
-  }
-
-  async fn rollback(self: Box<Self>) -> Result<()> {
-    self.finish("rollback").await
+  async fn end(self: Box<Self>, how: End) -> Result<()> {
+    self.finish(how).await
   }
 }
 
@@ -492,8 +489,7 @@ impl Drop for PostgresTransaction {
 #[cfg(test)]
 mod plan_tests {
   use super::*;
-  use crate::invite::sample_invites;
-  use crate::lifecycle::test_call;
+  use crate::lifecycle::insert_samples;
   use crate::query::{Entity, Query};
   use serde_json::json;
 
@@ -528,11 +524,7 @@ mod plan_tests {
     let store = PostgresStore::open(config, Arc::new(AtomicU64::new(0)))
       .await
       .unwrap();
-    let op = Op::CreateInvites {
-      invites: sample_invites(100_000),
-      replay: None,
-    };
-    store.run(test_call(op), None).await.unwrap();
+    store.run(insert_samples(100_000), None).await.unwrap();
     // Fresh statistics, as a production database has them (autovacuum analyzes on its own).
     let connection = store.connection().await.unwrap();
     connection.batch_execute("analyze").await.unwrap();

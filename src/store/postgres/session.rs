@@ -12,6 +12,7 @@ use crate::idempotency::Replay;
 use crate::invite::{Invite, User};
 use crate::query::{Dialect, Param, Query, Source};
 use crate::session::{Found, OutboxRow, Session};
+use crate::stored::{self, StoredRow};
 
 /// `column` read back as Unix milliseconds.
 macro_rules! ms {
@@ -78,8 +79,24 @@ fn sql_type(param: &Param) -> Type {
   }
 }
 
-fn roles_of(json: Option<String>) -> Option<Vec<String>> {
-  json.and_then(|json| serde_json::from_str(&json).ok())
+impl StoredRow for tokio_postgres::Row {
+  fn text(&self, index: usize) -> Result<Option<String>> {
+    self
+      .try_get(index)
+      .map_err(|error| database_error("cannot read a row", error))
+  }
+
+  fn number(&self, index: usize) -> Result<Option<i64>> {
+    self
+      .try_get(index)
+      .map_err(|error| database_error("cannot read a row", error))
+  }
+
+  fn flag(&self, index: usize) -> Result<bool> {
+    self
+      .try_get(index)
+      .map_err(|error| database_error("cannot read a row", error))
+  }
 }
 
 /// The lifecycle's statements on a pooled connection, inside the call's transaction.
@@ -93,7 +110,7 @@ impl PostgresSession<'_> {
     query: &Query,
     source: &Source,
     columns: &str,
-    row: impl Fn(&tokio_postgres::Row) -> T,
+    read: impl Fn(&tokio_postgres::Row) -> Result<T>,
   ) -> Result<Found<T>> {
     let select = query.select(Dialect::Postgres, source, columns);
     let params: Vec<SqlParam> = select.params.iter().map(sql_param).collect();
@@ -128,7 +145,7 @@ impl PostgresSession<'_> {
       None
     };
     Ok(Found {
-      rows: rows.iter().map(row).collect(),
+      rows: rows.iter().map(read).collect::<Result<_>>()?,
       count,
     })
   }
@@ -163,36 +180,12 @@ select count(*) from updated
 impl Session for PostgresSession<'_> {
   async fn find_invites(&mut self, query: &Query) -> Result<Found<Invite>> {
     self
-      .find(query, &INVITES, INVITE_COLUMNS, |row| Invite {
-        id: row.get(0),
-        email: row.get(1),
-        accepted: row.get(2),
-        token: row.get(3),
-        expires_at: row.get(4),
-        metadata: row.get(5),
-        created_at: row.get(6),
-        updated_at: row.get(7),
-        deleted_at: row.get(8),
-        roles: roles_of(row.get(9)),
-      })
+      .find(query, &INVITES, INVITE_COLUMNS, stored::invite)
       .await
   }
 
   async fn find_users(&mut self, query: &Query) -> Result<Found<User>> {
-    self
-      .find(query, &USERS, USER_COLUMNS, |row| User {
-        id: row.get(0),
-        first_name: row.get(1),
-        last_name: row.get(2),
-        email: row.get(3),
-        avatar_url: row.get(4),
-        metadata: row.get(5),
-        created_at: row.get(6),
-        updated_at: row.get(7),
-        deleted_at: row.get(8),
-        roles: roles_of(row.get(9)),
-      })
-      .await
+    self.find(query, &USERS, USER_COLUMNS, stored::user).await
   }
 
   async fn save_invites(&mut self, invites: &[Invite]) -> Result<()> {

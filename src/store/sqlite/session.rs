@@ -13,6 +13,7 @@ use crate::invite::{roles_json, Invite, User};
 use crate::messages;
 use crate::query::{Dialect, Param, Query, Source};
 use crate::session::{Found, OutboxRow, Session};
+use crate::stored::{self, StoredRow};
 
 pub(super) const INVITES: Source = Source {
   table: r#""invite""#,
@@ -41,8 +42,18 @@ pub(super) fn sql_value(param: &Param) -> rusqlite::types::Value {
   }
 }
 
-fn roles_of(json: Option<String>) -> Option<Vec<String>> {
-  json.and_then(|json| serde_json::from_str(&json).ok())
+impl StoredRow for rusqlite::Row<'_> {
+  fn text(&self, index: usize) -> Result<Option<String>> {
+    Ok(self.get(index)?)
+  }
+
+  fn number(&self, index: usize) -> Result<Option<i64>> {
+    Ok(self.get(index)?)
+  }
+
+  fn flag(&self, index: usize) -> Result<bool> {
+    Ok(self.get(index)?)
+  }
 }
 
 /// The lifecycle's statements on the connection, inside the call's transaction.
@@ -56,14 +67,17 @@ impl SqliteSession<'_> {
     query: &Query,
     source: &Source,
     columns: &str,
-    row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    read: impl Fn(&rusqlite::Row<'_>) -> Result<T>,
   ) -> Result<Found<T>> {
     let select = query.select(Dialect::Sqlite, source, columns);
     let params: Vec<_> = select.params.iter().map(sql_value).collect();
     let mut statement = self.connection.prepare_cached(&select.sql)?;
-    let rows = statement
-      .query_map(rusqlite::params_from_iter(params), row)?
-      .collect::<rusqlite::Result<Vec<T>>>()?;
+    let mut found = statement.query(rusqlite::params_from_iter(params))?;
+    let mut rows = Vec::new();
+    while let Some(row) = found.next()? {
+      rows.push(read(row)?);
+    }
+    drop(found);
     let count = if query.count {
       let counting = query.count_sql(Dialect::Sqlite, source);
       let params: Vec<_> = counting.params.iter().map(sql_value).collect();
@@ -83,37 +97,11 @@ impl SqliteSession<'_> {
 #[async_trait]
 impl Session for SqliteSession<'_> {
   async fn find_invites(&mut self, query: &Query) -> Result<Found<Invite>> {
-    self.find(query, &INVITES, INVITE_COLUMNS, |row| {
-      Ok(Invite {
-        id: row.get(0)?,
-        email: row.get(1)?,
-        accepted: row.get(2)?,
-        token: row.get(3)?,
-        expires_at: row.get(4)?,
-        metadata: row.get(5)?,
-        created_at: row.get(6)?,
-        updated_at: row.get(7)?,
-        deleted_at: row.get(8)?,
-        roles: roles_of(row.get(9)?),
-      })
-    })
+    self.find(query, &INVITES, INVITE_COLUMNS, |row| stored::invite(row))
   }
 
   async fn find_users(&mut self, query: &Query) -> Result<Found<User>> {
-    self.find(query, &USERS, USER_COLUMNS, |row| {
-      Ok(User {
-        id: row.get(0)?,
-        first_name: row.get(1)?,
-        last_name: row.get(2)?,
-        email: row.get(3)?,
-        avatar_url: row.get(4)?,
-        metadata: row.get(5)?,
-        created_at: row.get(6)?,
-        updated_at: row.get(7)?,
-        deleted_at: row.get(8)?,
-        roles: roles_of(row.get(9)?),
-      })
-    })
+    self.find(query, &USERS, USER_COLUMNS, |row| stored::user(row))
   }
 
   async fn save_invites(&mut self, invites: &[Invite]) -> Result<()> {
