@@ -408,6 +408,19 @@ const floorWorkloads = [
 ]
 
 // ---------------------------------------------------------------- child: peak RSS + event-loop delay
+/**
+ * This process's own peak RSS. Not `resourceUsage().maxRSS`: that survives exec, so a child
+ * forked from a large parent reports the parent's size at the fork. `VmHWM` belongs to this
+ * process's own address space (Linux); elsewhere maxRSS is the best there is.
+ */
+function peakRssKiB() {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync("/proc/self/status", "utf8"))
+    if (hwm) return Number(hwm[1])
+  } catch {}
+  return process.resourceUsage().maxRSS
+}
+
 async function child(kind, n, dir) {
   const side = kind === "medusa" ? await medusaSide({ migrate: false }) : kind === "oursPg" ? await oursPgSide({ truncate: false }) : await oursSqliteSide(dir)
   const svc = kind === "oursSqlite" ? await side.fresh() : side.service
@@ -417,7 +430,7 @@ async function child(kind, n, dir) {
   eld.enable()
   const [ms] = await timed(() => svc.createInvites(data))
   eld.disable()
-  const result = { batch: n, batchMs: ms, maxRssKiB: process.resourceUsage().maxRSS, eldMaxMs: eld.max / 1e6, eldP99Ms: eld.percentile(99) / 1e6 }
+  const result = { batch: n, batchMs: ms, maxRssKiB: peakRssKiB(), eldMaxMs: eld.max / 1e6, eldP99Ms: eld.percentile(99) / 1e6 }
   await side.close()
   process.send(result, () => process.exit(0))
 }
