@@ -156,6 +156,18 @@ describe("transaction options", () => {
       await service.createInvites([{ email: "after-options@example.com" }])
     }))
 
+  test("an isolationLevel with an unpaired surrogate is an unknown level (invalid_argument), not an internal error", () =>
+    withModule(async ({ service }) => {
+      for (const isolationLevel of ["\ud800", `serializable\udc00`]) {
+        const error = await rejectionOf(() => service.begin({ isolationLevel }))
+        assertExactMedusaError(
+          error,
+          "invalid_argument",
+          'Invalid isolationLevel, supported isolation levels are: ["read uncommitted","read committed","repeatable read","serializable"]',
+        )
+      }
+    }))
+
   test("an error thrown by the caller's own callback stays the caller's", () =>
     withModule(async ({ service }) => {
       const mine = new TypeError("my own failure")

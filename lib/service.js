@@ -419,7 +419,9 @@ class UserModuleService {
     if (isolationLevel !== undefined && typeof isolationLevel !== "string") {
       throw invalidArgument("isolationLevel must be a string");
     }
-    const { ok: id } = await this.#native.call("begin", { args: { isolationLevel } });
+    // As any string reaches the native side: a lone surrogate becomes U+FFFD (JSON has no
+    // other way to carry it), and the level is then refused as unknown.
+    const { ok: id } = await this.#native.call("begin", { args: { isolationLevel: isolationLevel?.toWellFormed() } });
     const handle = new InviteTransaction(this.#native, id, this);
     for (const reference of this.#transactions) {
       if (reference.deref()?.state !== "open") this.#transactions.delete(reference);
