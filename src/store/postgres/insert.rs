@@ -265,6 +265,9 @@ pub(super) async fn insert_invites_alone(
   outbox: Option<&str>,
   now: i64,
 ) -> Result<Option<i64>> {
+  if let [invite] = invites {
+    return insert_one_alone(connection, invite, outbox, now).await;
+  }
   let statement = prepared(connection, INSERT_INVITES).await?;
   let columns = InviteColumns::new(invites, outbox, now);
   let begin = format!(
@@ -281,6 +284,105 @@ pub(super) async fn insert_invites_alone(
   let found = found.map_err(|error| insert_failure(error, invites))?;
   committed.map_err(|error| database_error("cannot commit", error))?;
   refusal(found, invites)
+}
+
+/// One invite, in a transaction of its own: the common single call. The unique indexes check
+/// the id and the email as the row goes in (`on conflict do nothing`); only the live users
+/// holding the email are looked up. Returns whether a live user holds it, whether the row went
+/// in, and the outbox row's id.
+const INSERT_ONE: &str = r#"
+with taken as (
+  select 1 from "user" where deleted_at is null and email = $2 limit 1
+),
+inserted as (
+  insert into "invite" (id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)
+  select $1, $2, $3, $4, to_timestamp($5::float8 / 1000), $6::text::jsonb,
+         to_timestamp($7::float8 / 1000), to_timestamp($8::float8 / 1000), to_timestamp($9::float8 / 1000)
+  where not exists (select 1 from taken)
+  on conflict do nothing
+  returning 1
+),
+roles as (
+  insert into "medusa_invites_roles" (invite_id, roles)
+  select $1, $10::text::jsonb where $10::text is not null and exists (select 1 from inserted)
+),
+outbox as (
+  insert into "medusa_invites_outbox" (created_at, events)
+  select to_timestamp($12::float8 / 1000), $11::text
+  where $11::text is not null and exists (select 1 from inserted)
+  returning id
+)
+select exists (select 1 from taken), exists (select 1 from inserted), (select id from outbox)
+"#;
+
+/// Why one invite did not go in although no live user holds its email: a live invite holds
+/// the email (checked first, as SQLite's insert meets that index first) or an invite has the id.
+const WHY_NOT_ONE: &str = r#"
+select $3 and exists (select 1 from "invite" where email = $2 and deleted_at is null),
+       exists (select 1 from "invite" where id = $1)
+"#;
+
+/// `insert_invites_alone` for one invite (see `INSERT_ONE`), in one round trip. A refusal by
+/// an index is diagnosed after the rollback; when the row that refused it is gone by then,
+/// the call is reported transient and runs again.
+async fn insert_one_alone(
+  connection: &Object,
+  invite: &Invite,
+  outbox: Option<&str>,
+  now: i64,
+) -> Result<Option<i64>> {
+  let statement = prepared(connection, INSERT_ONE).await?;
+  let begin = format!(
+    "begin; {}",
+    email_locks(std::iter::once(invite.email.as_str()))
+  );
+  let roles = invite.roles_json();
+  let params: [&(dyn tokio_postgres::types::ToSql + Sync); 12] = [
+    &invite.id,
+    &invite.email,
+    &invite.accepted,
+    &invite.token,
+    &(invite.expires_at as f64),
+    &invite.metadata,
+    &(invite.created_at as f64),
+    &(invite.updated_at as f64),
+    &invite.deleted_at.map(|ms| ms as f64),
+    &roles,
+    &outbox,
+    &(now as f64),
+  ];
+  let (begun, written, committed) = tokio::join!(
+    connection.batch_execute(&begin),
+    connection.query_one(&statement, &params),
+    connection.batch_execute("commit"),
+  );
+  begun.map_err(|error| database_error("cannot begin a transaction", error))?;
+  let written = written.map_err(|error| insert_failure(error, std::slice::from_ref(invite)))?;
+  committed.map_err(|error| database_error("cannot commit", error))?;
+  let (taken, inserted, outbox_id): (bool, bool, Option<i64>) =
+    (written.get(0), written.get(1), written.get(2));
+  if taken {
+    return Err(messages::users_exist(&[invite.email.as_str()]));
+  }
+  if inserted {
+    return Ok(outbox_id);
+  }
+  let why = prepared(connection, WHY_NOT_ONE).await?;
+  let live = invite.deleted_at.is_none();
+  let row = connection
+    .query_one(&why, &[&invite.id, &invite.email, &live])
+    .await
+    .map_err(|error| database_error("cannot read the invites", error))?;
+  let (email_held, id_held): (bool, bool) = (row.get(0), row.get(1));
+  if email_held {
+    return Err(messages::already_exists("Invite", "email", &invite.email).at(0));
+  }
+  if id_held {
+    return Err(messages::already_exists("Invite", "id", &invite.id).at(0));
+  }
+  let mut again = Error::database("PostgreSQL: the invite met a row that is gone now");
+  again.transient = true;
+  Err(again)
 }
 
 pub(super) async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {
