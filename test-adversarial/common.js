@@ -230,7 +230,28 @@ function formatMs(ms) {
   return ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/**
+ * Runs `run(store, trials)` on each backend that has trials (and is not excluded by `only`):
+ * SQLite on the file `<name>.sqlite` in `dir`, PostgreSQL on a database of its own (dropped
+ * afterwards). Resolves with the backends that ran.
+ */
+async function forEachBackend({ trialsFor, only, dir, name, sqliteStore, pgStore }, run) {
+  const backends = [];
+  if (trialsFor.sqlite > 0 && only !== "postgres") {
+    await run(sqliteStore(path.join(dir, `${name}.sqlite`)), trialsFor.sqlite);
+    backends.push("sqlite");
+  }
+  if (trialsFor.postgres > 0 && only !== "sqlite" && postgresAvailable("crash-test")) {
+    const pg = createPgDatabase(name);
+    await run(pgStore(pg, name), trialsFor.postgres);
+    pg.drop();
+    backends.push("postgres");
+  }
+  return backends;
+}
+
 module.exports = {
+  forEachBackend,
   PACKAGE_ROOT,
   IN_CI,
   PG_URL,

@@ -29,7 +29,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const {
-  IN_CI, Rng, psql, sqlite, postgresAvailable, createPgDatabase, runChild, firstLine, formatMs, PACKAGE_ROOT,
+  forEachBackend, IN_CI, Rng, psql, sqlite, runChild, firstLine, formatMs, PACKAGE_ROOT,
 } = require("./common");
 
 const CREATED = { "user.invite.created": "invite", "user.user.created": "user" };
@@ -370,17 +370,10 @@ async function main(args, { children }) {
   const temp = { dir: fs.mkdtempSync(path.join(os.tmpdir(), "medusa-invites-adv-crash-events-")) };
   let keep = false;
   process.on("exit", () => keep || fs.rmSync(temp.dir, { recursive: true, force: true }));
-  const backends = [];
-  if (trialsFor.sqlite > 0 && args.backend !== "postgres") {
-    await runBackend(sqliteStore(path.join(temp.dir, "events.sqlite")), temp, trialsFor.sqlite);
-    backends.push("sqlite");
-  }
-  if (trialsFor.postgres > 0 && args.backend !== "sqlite" && postgresAvailable("crash-test")) {
-    const pg = createPgDatabase("crashev");
-    await runBackend(pgStore(pg, "events"), temp, trialsFor.postgres);
-    pg.drop();
-    backends.push("postgres");
-  }
+  const backends = await forEachBackend(
+    { trialsFor, only: args.backend, dir: temp.dir, name: "crashev", sqliteStore, pgStore },
+    (store, trials) => runBackend(store, temp, trials),
+  );
   if (failures.length > 0 && args.keep) {
     keep = true;
     console.log(`kept for reading: ${temp.dir}`);

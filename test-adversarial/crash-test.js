@@ -19,7 +19,7 @@
 const fs = require("node:fs");
 const path = require("node:path");
 const {
-  IN_CI, Rng, parseArgs, psql, sqlite, postgresAvailable, createPgDatabase, createTempDir, exitOnSignals, runChild,
+  forEachBackend, IN_CI, Rng, parseArgs, psql, sqlite, createTempDir, exitOnSignals, runChild,
   firstLine, formatMs, PACKAGE_ROOT,
 } = require("./common");
 
@@ -228,17 +228,10 @@ async function main() {
   const started = Date.now();
   console.log(`crash-test: seed ${args.seed}${quick ? " (quick)" : ""}; reproduce with: npm run crash-test -- --seed ${args.seed}${quick ? " --quick" : ""}`);
   const temp = createTempDir("crash");
-  const backends = [];
-  if (trialsFor.sqlite > 0 && args.backend !== "postgres") {
-    await runBackend(sqliteStore(path.join(temp.dir, "crash.sqlite")), temp, trialsFor.sqlite);
-    backends.push("sqlite");
-  }
-  if (trialsFor.postgres > 0 && args.backend !== "sqlite" && postgresAvailable("crash-test")) {
-    const pg = createPgDatabase("crash");
-    await runBackend(pgStore(pg, "crash"), temp, trialsFor.postgres);
-    pg.drop();
-    backends.push("postgres");
-  }
+  const backends = await forEachBackend(
+    { trialsFor, only: args.backend, dir: temp.dir, name: "crash", sqliteStore, pgStore },
+    (store, trials) => runBackend(store, temp, trials),
+  );
   temp.remove();
 
   if (failures.length > 0) {
