@@ -135,10 +135,11 @@ function newDatabase(): string {
 const urlOf = (database: string) => `${PG_URL}/${database}`
 
 /** Options as tests pass them: the pool options may hold wrong types on purpose. */
-type PgOptions = Omit<UserModuleOptions, "jwt_secret" | "databasePoolSize" | "databaseConnectTimeoutMs"> & {
+type PgOptions = Omit<UserModuleOptions, "jwt_secret" | "databasePoolSize" | "databaseConnectTimeoutMs" | "postgresSynchronousCommit"> & {
   jwt_secret?: string
   databasePoolSize?: unknown
   databaseConnectTimeoutMs?: unknown
+  postgresSynchronousCommit?: unknown
 }
 
 const modules: UserModuleService[] = []
