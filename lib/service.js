@@ -3,7 +3,7 @@
 // here (wire.js), the work runs natively off the JS thread, DTOs and events are built here.
 const { MedusaError, fromNativeThrow } = require("./medusa-error");
 const {
-  encodeInvite, encodeUser, encodeInviteUpdate, encodeUserUpdate, encodeIds, encodeQuery, encodeConfig, encodeToken, encodeContext,
+  encodeInvite, encodeUser, encodeInviteUpdate, encodeUserUpdate, encodeIds, encodeQuery, encodeConfig, encodeToken, encodeText, encodeContext,
   isRefusal, checkLength,
 } = require("./wire");
 const { messagesOf, deliver } = require("./events");
@@ -419,9 +419,9 @@ class UserModuleService {
     if (isolationLevel !== undefined && typeof isolationLevel !== "string") {
       throw invalidArgument("isolationLevel must be a string");
     }
-    // As any string reaches the native side: a lone surrogate becomes U+FFFD (JSON has no
-    // other way to carry it), and the level is then refused as unknown.
-    const { ok: id } = await this.#native.call("begin", { args: { isolationLevel: isolationLevel?.toWellFormed() } });
+    // In wire form, as every argument: a level with a lone surrogate is named, and refused as unknown.
+    const isolation = isolationLevel === undefined ? undefined : encodeText(isolationLevel);
+    const { ok: id } = await this.#native.call("begin", { args: { isolationLevel: isolation } });
     const handle = new InviteTransaction(this.#native, id, this);
     for (const reference of this.#transactions) {
       if (reference.deref()?.state !== "open") this.#transactions.delete(reference);

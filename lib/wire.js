@@ -185,8 +185,13 @@ function encodeConfig(config) {
 }
 
 /** A token argument as jsonwebtoken sees it: a string, a falsy value (`null`), or a type tag. */
+/** A string argument (a token, an isolation level): itself, or named when JSON cannot carry it. */
+function encodeText(text) {
+  return encode(text, false);
+}
+
 function encodeToken(token) {
-  if (typeof token === "string") return encode(token, false);
+  if (typeof token === "string") return encodeText(token);
   return token ? { $t: typeName(token) } : null;
 }
 
@@ -260,6 +265,7 @@ module.exports = {
   isRefusal,
   checkLength,
   encodeToken,
+  encodeText,
   encodeContext,
   typeName,
 };
