@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::output;
@@ -15,9 +14,9 @@ use crate::query::{Entity, Query};
 use crate::service::{cpu_work, CallOptions, InviteModule, Reply};
 use crate::validation;
 
-/// Medusa's method names (and the transaction calls), as `lib/service.js` sends them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Medusa's methods (and the transaction and outbox calls), as `lib/service.js` names them
+/// (`METHODS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
   CreateInvites,
   CreateUsers,
@@ -47,42 +46,51 @@ pub enum Method {
   Close,
 }
 
+/// Each method by its name: the one list both directions read.
+const METHODS: [(&str, Method); 26] = [
+  ("createInvites", Method::CreateInvites),
+  ("createUsers", Method::CreateUsers),
+  ("validateInviteToken", Method::ValidateInviteToken),
+  ("refreshInviteTokens", Method::RefreshInviteTokens),
+  ("retrieveInvite", Method::RetrieveInvite),
+  ("listInvites", Method::ListInvites),
+  ("listAndCountInvites", Method::ListAndCountInvites),
+  ("updateInvites", Method::UpdateInvites),
+  ("deleteInvites", Method::DeleteInvites),
+  ("softDeleteInvites", Method::SoftDeleteInvites),
+  ("restoreInvites", Method::RestoreInvites),
+  ("acceptInvite", Method::AcceptInvite),
+  ("retrieveUser", Method::RetrieveUser),
+  ("listUsers", Method::ListUsers),
+  ("listAndCountUsers", Method::ListAndCountUsers),
+  ("updateUsers", Method::UpdateUsers),
+  ("deleteUsers", Method::DeleteUsers),
+  ("softDeleteUsers", Method::SoftDeleteUsers),
+  ("restoreUsers", Method::RestoreUsers),
+  ("claimEvents", Method::ClaimEvents),
+  ("listPendingEvents", Method::ListPendingEvents),
+  ("markEventsDelivered", Method::MarkEventsDelivered),
+  ("begin", Method::Begin),
+  ("commit", Method::Commit),
+  ("rollback", Method::Rollback),
+  ("close", Method::Close),
+];
+
 impl Method {
   pub fn parse(name: &str) -> Result<Method> {
-    Method::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(name))
-      .map_err(|_| Error::unexpected_state(format!("Unknown method {name} from the JS layer")))
+    METHODS
+      .iter()
+      .find(|(known, _)| *known == name)
+      .map(|(_, method)| *method)
+      .ok_or_else(|| Error::unexpected_state(format!("Unknown method {name} from the JS layer")))
   }
 
   /// The name as Medusa's messages and the idempotency hash use it.
   fn name(self) -> &'static str {
-    match self {
-      Method::CreateInvites => "createInvites",
-      Method::CreateUsers => "createUsers",
-      Method::ValidateInviteToken => "validateInviteToken",
-      Method::RefreshInviteTokens => "refreshInviteTokens",
-      Method::RetrieveInvite => "retrieveInvite",
-      Method::ListInvites => "listInvites",
-      Method::ListAndCountInvites => "listAndCountInvites",
-      Method::UpdateInvites => "updateInvites",
-      Method::DeleteInvites => "deleteInvites",
-      Method::SoftDeleteInvites => "softDeleteInvites",
-      Method::RestoreInvites => "restoreInvites",
-      Method::AcceptInvite => "acceptInvite",
-      Method::RetrieveUser => "retrieveUser",
-      Method::ListUsers => "listUsers",
-      Method::ListAndCountUsers => "listAndCountUsers",
-      Method::UpdateUsers => "updateUsers",
-      Method::DeleteUsers => "deleteUsers",
-      Method::SoftDeleteUsers => "softDeleteUsers",
-      Method::RestoreUsers => "restoreUsers",
-      Method::ClaimEvents => "claimEvents",
-      Method::ListPendingEvents => "listPendingEvents",
-      Method::MarkEventsDelivered => "markEventsDelivered",
-      Method::Begin => "begin",
-      Method::Commit => "commit",
-      Method::Rollback => "rollback",
-      Method::Close => "close",
-    }
+    METHODS
+      .iter()
+      .find(|(_, method)| *method == self)
+      .map_or("", |(name, _)| name)
   }
 }
 
@@ -91,7 +99,7 @@ impl Method {
 /// (`single`: the caller passed one object, not an array); `args` hold any other method's
 /// arguments by name. `events`: `"direct"` when someone listens, `"outbox"` when the record
 /// is also to be stored in the outbox.
-#[derive(Deserialize, Default)]
+#[derive(serde::Deserialize, Default)]
 pub struct CallInput {
   #[serde(default)]
   context: Value,
@@ -318,4 +326,25 @@ async fn transaction_call(
     }
   };
   Ok(json.into())
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn every_method_is_named_once_and_parses_back() {
+    for (name, method) in METHODS {
+      assert_eq!(Method::parse(name).unwrap(), method);
+      assert_eq!(method.name(), name);
+      let listed = METHODS.iter().filter(|(_, other)| *other == method).count();
+      assert_eq!(listed, 1, "{name}");
+    }
+    let names: std::collections::HashSet<_> = METHODS.iter().map(|(name, _)| name).collect();
+    assert_eq!(names.len(), METHODS.len());
+    assert_eq!(
+      Method::parse("lifecycle").unwrap_err().message,
+      "Unknown method lifecycle from the JS layer"
+    );
+  }
 }
