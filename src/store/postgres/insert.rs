@@ -254,11 +254,34 @@ pub(super) async fn insert_invites(connection: &Object, invites: &[Invite]) -> R
   refusal(found, invites).map(|_| ())
 }
 
-/// Inserts a batch in a transaction of its own, in one network round trip: `begin` with the
-/// email locks, the statement and `commit` are pipelined (tokio-postgres sends requests in
-/// the order their futures are first polled). When the statement fails, PostgreSQL turns the
-/// `commit` of the aborted transaction into a rollback. `outbox`: the call's event record, to
-/// store in the same statement; returns its row's id.
+/// Runs `statement` in a transaction of its own, in one network round trip: `begin` with the
+/// email locks of `invites`, the statement and `commit` are pipelined (tokio-postgres sends
+/// requests in the order their futures are first polled). When the statement fails,
+/// PostgreSQL turns the `commit` of the aborted transaction into a rollback.
+async fn alone(
+  connection: &Object,
+  invites: &[Invite],
+  statement: &str,
+  params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>> {
+  let statement = prepared(connection, statement).await?;
+  let begin = format!(
+    "begin; {}",
+    email_locks(invites.iter().map(|invite| invite.email.as_str()))
+  );
+  let (begun, rows, committed) = tokio::join!(
+    connection.batch_execute(&begin),
+    connection.query(&statement, params),
+    connection.batch_execute("commit"),
+  );
+  begun.map_err(|error| database_error("cannot begin a transaction", error))?;
+  let rows = rows.map_err(|error| insert_failure(error, invites))?;
+  committed.map_err(|error| database_error("cannot commit", error))?;
+  Ok(rows)
+}
+
+/// Inserts a batch in a transaction of its own (see `alone`). `outbox`: the call's event
+/// record, to store in the same statement; returns its row's id.
 pub(super) async fn insert_invites_alone(
   connection: &Object,
   invites: &[Invite],
@@ -268,21 +291,8 @@ pub(super) async fn insert_invites_alone(
   if let [invite] = invites {
     return insert_one_alone(connection, invite, outbox, now).await;
   }
-  let statement = prepared(connection, INSERT_INVITES).await?;
   let columns = InviteColumns::new(invites, outbox, now);
-  let begin = format!(
-    "begin; {}",
-    email_locks(invites.iter().map(|invite| invite.email.as_str()))
-  );
-  let params = columns.params();
-  let (begun, found, committed) = tokio::join!(
-    connection.batch_execute(&begin),
-    connection.query(&statement, &params),
-    connection.batch_execute("commit"),
-  );
-  begun.map_err(|error| database_error("cannot begin a transaction", error))?;
-  let found = found.map_err(|error| insert_failure(error, invites))?;
-  committed.map_err(|error| database_error("cannot commit", error))?;
+  let found = alone(connection, invites, INSERT_INVITES, &columns.params()).await?;
   refusal(found, invites)
 }
 
@@ -322,7 +332,7 @@ select $3 and exists (select 1 from "invite" where email = $2 and deleted_at is 
        exists (select 1 from "invite" where id = $1)
 "#;
 
-/// `insert_invites_alone` for one invite (see `INSERT_ONE`), in one round trip. A refusal by
+/// `insert_invites_alone` for one invite (see `INSERT_ONE`), in one round trip (`alone`). A refusal by
 /// an index is diagnosed after the rollback; when the row that refused it is gone by then,
 /// the call is reported transient and runs again.
 async fn insert_one_alone(
@@ -331,11 +341,6 @@ async fn insert_one_alone(
   outbox: Option<&str>,
   now: i64,
 ) -> Result<Option<i64>> {
-  let statement = prepared(connection, INSERT_ONE).await?;
-  let begin = format!(
-    "begin; {}",
-    email_locks(std::iter::once(invite.email.as_str()))
-  );
   let roles = invite.roles_json();
   let params: [&(dyn tokio_postgres::types::ToSql + Sync); 12] = [
     &invite.id,
@@ -351,14 +356,17 @@ async fn insert_one_alone(
     &outbox,
     &(now as f64),
   ];
-  let (begun, written, committed) = tokio::join!(
-    connection.batch_execute(&begin),
-    connection.query_one(&statement, &params),
-    connection.batch_execute("commit"),
-  );
-  begun.map_err(|error| database_error("cannot begin a transaction", error))?;
-  let written = written.map_err(|error| insert_failure(error, std::slice::from_ref(invite)))?;
-  committed.map_err(|error| database_error("cannot commit", error))?;
+  let rows = alone(
+    connection,
+    std::slice::from_ref(invite),
+    INSERT_ONE,
+    &params,
+  )
+  .await?;
+  // The statement's one row: whether a user holds the email, whether the row went in, the outbox id.
+  let written = rows
+    .first()
+    .ok_or_else(|| Error::database("PostgreSQL: the insert returned no row"))?;
   let (taken, inserted, outbox_id): (bool, bool, Option<i64>) =
     (written.get(0), written.get(1), written.get(2));
   if taken {
