@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // medusa-invites vs the REAL @medusajs/user@2.21.2, side by side, in one run.
 //
-//   node bench/medusa/compare.mjs [--rounds N] [--quick]
+//   node bench/medusa/compare.mjs [--rounds N] [--quick] [--floors]
+//
+// --floors: only the PostgreSQL floors section below (and its peak-RSS child): a few minutes
+// instead of most of an hour's Medusa comparison, for work on the PostgreSQL store.
 //
 // One PostgreSQL server (MEDUSA_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432, no
 // database name), a fresh database per side: medusa_bench_medusa (Medusa's own migrations) and
@@ -17,7 +20,7 @@
 // A last section measures the PostgreSQL floor of four workloads: the same work done by a plain
 // `pg` client on Medusa's invite table (its indexes too) in a database of its own,
 // medusa_bench_floor, rounds alternating with our side; it prints our share of each floor.
-// Figures go to bench/medusa/last-run.json. Exits 0 on a missed target: it is a report.
+// Figures go to bench/medusa/last-run.json (last-floors.json with --floors). Exits 0 on a missed target: it is a report.
 import { fork } from "node:child_process"
 import crypto from "node:crypto"
 import fs from "node:fs"
@@ -44,6 +47,7 @@ const DB = { medusa: "medusa_bench_medusa", ours: "medusa_bench_ours", floor: "m
 const argv = process.argv.slice(2)
 const flag = (name) => { const i = argv.indexOf(name); return i < 0 ? undefined : argv[i + 1] }
 const quick = argv.includes("--quick")
+const floorsOnly = argv.includes("--floors")
 const cfg = quick
   ? { rounds: 2, batches: [1, 100, 1000], seq: 100, conc: 100, validate: 100, listRows: 1000, pages: 10, bigBatch: 1000, floorBig: 20000, floorCalls: 100 }
   : { rounds: 5, batches: [1, 100, 1000, 10000], seq: 1000, conc: 100, validate: 1000, listRows: 10000, pages: 50, bigBatch: 10000, floorBig: 100000, floorCalls: 500 }
@@ -461,43 +465,13 @@ const valueText = (w, x) =>
   x.failed ? "FAILS (see below)" : x.na ? "n/a (not implemented yet)" : w.lowerIsBetter ? `${median(x.values).toFixed(2)} ms` : `${fmt(Math.round(median(x.values)))} ${w.unit}`
 
 // ---------------------------------------------------------------- main
-async function main() {
-  const sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-bench-"))
-  const [{ version: pgVersion }] = await adminSql("postgres", "select version()")
-  const pgSettings = Object.fromEntries((await adminSql("postgres", "select name, setting from pg_settings where name in ('fsync','synchronous_commit','shared_buffers')")).map((r) => [r.name, r.setting]))
-  const machine = {
-    cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, ramGiB: round(os.totalmem() / 2 ** 30), node: process.version,
-    postgres: pgVersion.split(" on ")[0], pgSettings, os: `${os.platform()} ${os.release()}`, loadAvgStart: os.loadavg().map((x) => round(x, 2)),
-  }
-  console.log(`medusa-invites vs @medusajs/user 2.21.2 — ${quick ? "QUICK SMOKE RUN (fewer rounds, smaller sizes: not for citing)" : "full run"}, ${cfg.rounds} rounds, medians`)
-  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, ${machine.os}, load avg ${machine.loadAvgStart.join(" ")}`)
-  console.log(`node ${machine.node}; ${machine.postgres} at ${PG} (fsync=${pgSettings.fsync}, synchronous_commit=${pgSettings.synchronous_commit}); SQLite files in ${sqliteDir}`)
-  console.log("pools: Medusa knex max 10, medusa-invites deadpool 10; event bus: a recording mock on every side;")
-  console.log("list pages: on a table seeded once per side, ANALYZEd (PostgreSQL) before timing\n")
-
-  for (const db of Object.values(DB)) {
-    await adminSql("postgres", `drop database if exists ${db} with (force)`)
-    await adminSql("postgres", `create database ${db}`)
-  }
+/** The comparison with Medusa: every workload on the three sides, then the children. */
+async function compareWithMedusa(sqliteDir, machine, measure, results) {
   machine.pgCommitsPerSec = round(await pgCommitFloor(cfg.seq), 0)
   console.log(`PostgreSQL commit floor: ${fmt(machine.pgCommitsPerSec)} commits/s (a pg client, one single-row INSERT per commit, ${fmt(cfg.seq)} in a row):`)
   console.log("  no sequential single-call workload can pass this on PostgreSQL, whatever the module\n")
   const sides = [await medusaSide({ migrate: true }), await oursPgSide(), await oursSqliteSide(sqliteDir)]
-  const results = Object.fromEntries(sides.map((s) => [s.key, {}]))
-  const note = (side, w, r) => {
-    const x = (results[side.key][w.key] ??= { values: [], na: false, failed: null })
-    if (r.na) x.na = true
-    else if (r.failed) x.failed = r.failed
-    else x.values.push(r.value)
-  }
-  /** Runs one measurement; a side that fails a workload is recorded as failing it and not run on it again. */
-  const measure = async (side, w, run) => {
-    if (results[side.key][w.key]?.failed) return
-    try { note(side, w, await run()) } catch (error) {
-      note(side, w, { failed: error.message })
-      process.stderr.write(`${side.label} FAILS "${w.label}": ${error.message}\n`)
-    }
-  }
+  for (const side of sides) results[side.key] = {}
 
   process.stderr.write("warm-up …\n")
   for (const side of sides) {
@@ -537,11 +511,48 @@ async function main() {
     if (key !== "oursSqlite") await adminSql(DB[key === "medusa" ? "medusa" : "ours"], `truncate invite, "user" ${key === "medusa" ? "" : "cascade"}`)
     children[key] = await runChild(key, sqliteDir)
   }
+  return { sides, children }
+}
+
+async function main() {
+  const sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), "medusa-bench-"))
+  const [{ version: pgVersion }] = await adminSql("postgres", "select version()")
+  const pgSettings = Object.fromEntries((await adminSql("postgres", "select name, setting from pg_settings where name in ('fsync','synchronous_commit','shared_buffers')")).map((r) => [r.name, r.setting]))
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, ramGiB: round(os.totalmem() / 2 ** 30), node: process.version,
+    postgres: pgVersion.split(" on ")[0], pgSettings, os: `${os.platform()} ${os.release()}`, loadAvgStart: os.loadavg().map((x) => round(x, 2)),
+  }
+  console.log(`medusa-invites vs ${floorsOnly ? "the PostgreSQL floors only" : "@medusajs/user 2.21.2"} — ${quick ? "QUICK SMOKE RUN (fewer rounds, smaller sizes: not for citing)" : "full run"}, ${cfg.rounds} rounds, medians`)
+  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, ${machine.os}, load avg ${machine.loadAvgStart.join(" ")}`)
+  console.log(`node ${machine.node}; ${machine.postgres} at ${PG} (fsync=${pgSettings.fsync}, synchronous_commit=${pgSettings.synchronous_commit}); SQLite files in ${sqliteDir}`)
+  console.log("pools: Medusa knex max 10, medusa-invites deadpool 10; event bus: a recording mock on every side;")
+  console.log("list pages: on a table seeded once per side, ANALYZEd (PostgreSQL) before timing\n")
+
+  for (const db of Object.values(DB)) {
+    await adminSql("postgres", `drop database if exists ${db} with (force)`)
+    await adminSql("postgres", `create database ${db}`)
+  }
+  const results = {}
+  const note = (side, w, r) => {
+    const x = ((results[side.key] ??= {})[w.key] ??= { values: [], na: false, failed: null })
+    if (r.na) x.na = true
+    else if (r.failed) x.failed = r.failed
+    else x.values.push(r.value)
+  }
+  /** Runs one measurement; a side that fails a workload is recorded as failing it and not run on it again. */
+  const measure = async (side, w, run) => {
+    if (results[side.key]?.[w.key]?.failed) return
+    try { note(side, w, await run()) } catch (error) {
+      note(side, w, { failed: error.message })
+      process.stderr.write(`${side.label} FAILS "${w.label}": ${error.message}\n`)
+    }
+  }
+  const comparison = floorsOnly ? null : await compareWithMedusa(sqliteDir, machine, measure, results)
   // Our peak RSS in the large floor batch, in a fresh child as above. Forked here, before the
   // floor rounds grow this process: a child's maxRSS starts from the parent's RSS at fork
   // (Linux keeps the pre-exec high-water mark), so a big parent would mask the child's own peak.
   process.stderr.write(`child process: oursPg, peak RSS during a ${fmt(cfg.floorBig)} batch …\n`)
-  await adminSql(DB.ours, 'truncate invite, "user" cascade')
+  if (comparison) await adminSql(DB.ours, 'truncate invite, "user" cascade') // (with --floors the database is new)
   const floorChild = await runChild("oursPg", sqliteDir, cfg.floorBig)
 
   // ------------------------------------------------------------ PostgreSQL floors
@@ -585,51 +596,54 @@ async function main() {
   fs.rmSync(sqliteDir, { recursive: true, force: true })
 
   // ------------------------------------------------------------ report
-  const all = [...workloads, listWorkload]
   const med = (key, w) => { const x = results[key][w.key]; return x.na || x.failed || !x.values.length ? null : median(x.values) }
-  const bigKey = `batch_${cfg.bigBatch}`
-  const report = { quick, config: cfg, machine, workloads: {}, children, sections: {} }
-  for (const w of all) report.workloads[w.key] = { label: w.label, unit: w.unit, ...Object.fromEntries(sides.map((s) => [s.key, { median: round(med(s.key, w), 3), rounds: results[s.key][w.key].values.map((v) => round(v, 3)), implemented: !results[s.key][w.key].na, failed: results[s.key][w.key].failed }])) }
-  const mib = (kib) => `${(kib / 1024).toFixed(1)} MiB`
+  const report = { quick, floorsOnly, config: cfg, machine, workloads: {}, children: comparison?.children, sections: {} }
   const md = []
+  if (comparison) {
+    const { sides, children } = comparison
+    const all = [...workloads, listWorkload]
+    const bigKey = `batch_${cfg.bigBatch}`
+    for (const w of all) report.workloads[w.key] = { label: w.label, unit: w.unit, ...Object.fromEntries(sides.map((s) => [s.key, { median: round(med(s.key, w), 3), rounds: results[s.key][w.key].values.map((v) => round(v, 3)), implemented: !results[s.key][w.key].na, failed: results[s.key][w.key].failed }])) }
+    const mib = (kib) => `${(kib / 1024).toFixed(1)} MiB`
 
-  for (const [key, title] of [["oursPg", "same storage: medusa-invites on PostgreSQL vs Medusa on PostgreSQL"], ["oursSqlite", "different storage: medusa-invites on embedded SQLite vs Medusa on PostgreSQL (Medusa figures from the runs above)"]]) {
-    const rows = all.map((w) => [w.label, valueText(w, results.medusa[w.key]), valueText(w, results[key][w.key]),
-      results.medusa[w.key].failed && !results[key][w.key].failed && !results[key][w.key].na ? "only ours completes" : ratioText(speedup(w, med(key, w), med("medusa", w)))])
-    const failures = all.flatMap((w) => ["medusa", key].filter((k) => results[k][w.key].failed).map((k) => `  ${k === "medusa" ? "Medusa" : "medusa-invites"}, ${w.label}: ${results[k][w.key].failed}`))
-    if (failures.some((f) => f.startsWith("  Medusa") && /Timeout acquiring a connection/.test(f))) {
-      failures.push("  (why: Medusa's createInvites_ runs in a transaction holding one pooled connection and calls this.listUsers()",
-        "   without its context, which needs a second connection from the same pool; with as many calls in flight as the",
-        "   pool has connections (10), each waits for another's connection until knex gives up after 60 s)")
+    for (const [key, title] of [["oursPg", "same storage: medusa-invites on PostgreSQL vs Medusa on PostgreSQL"], ["oursSqlite", "different storage: medusa-invites on embedded SQLite vs Medusa on PostgreSQL (Medusa figures from the runs above)"]]) {
+      const rows = all.map((w) => [w.label, valueText(w, results.medusa[w.key]), valueText(w, results[key][w.key]),
+        results.medusa[w.key].failed && !results[key][w.key].failed && !results[key][w.key].na ? "only ours completes" : ratioText(speedup(w, med(key, w), med("medusa", w)))])
+      const failures = all.flatMap((w) => ["medusa", key].filter((k) => results[k][w.key].failed).map((k) => `  ${k === "medusa" ? "Medusa" : "medusa-invites"}, ${w.label}: ${results[k][w.key].failed}`))
+      if (failures.some((f) => f.startsWith("  Medusa") && /Timeout acquiring a connection/.test(f))) {
+        failures.push("  (why: Medusa's createInvites_ runs in a transaction holding one pooled connection and calls this.listUsers()",
+          "   without its context, which needs a second connection from the same pool; with as many calls in flight as the",
+          "   pool has connections (10), each waits for another's connection until knex gives up after 60 s)")
+      }
+      const m = children.medusa, o = children[key]
+      rows.push([`peak RSS, boot + one ${fmt(cfg.bigBatch)} batch (child)`, mib(m.maxRssKiB), mib(o.maxRssKiB), `${(m.maxRssKiB / o.maxRssKiB).toFixed(1)}× less`])
+      rows.push([`max event-loop delay during that batch`, `${m.eldMaxMs.toFixed(1)} ms`, `${o.eldMaxMs.toFixed(1)} ms`, `${(m.eldMaxMs / o.eldMaxMs).toFixed(1)}× less`])
+      const header = ["workload", "Medusa (PostgreSQL)", key === "oursPg" ? "medusa-invites (PostgreSQL)" : "medusa-invites (SQLite)", "ours vs Medusa"]
+      const r = (w) => speedup(w, med(key, w), med("medusa", w))
+      const byKey = Object.fromEntries(all.map((w) => [w.key, w]))
+      /** Why a workload has no ratio: not implemented on our side, or a failure on either side. */
+      const missing = (w) => (results[key][w.key].na ? "n/a (not implemented yet)" : "n/a (a side failed, see above)")
+      const targets = [
+        [`${fmt(cfg.bigBatch)} batch throughput ≥ 30× Medusa`, byKey[bigKey], 30],
+        [`${fmt(cfg.seq)} sequential single calls ≥ 10×`, byKey.sequential, 10],
+        ["validateInviteToken ≥ 20× (sequential)", byKey.validate, 20],
+        ["validateInviteToken ≥ 20× (8 in flight)", byKey.validate_8, 20],
+        ["max event-loop delay ≤ 1/20 of Medusa's", m.eldMaxMs / o.eldMaxMs, 20],
+        ["peak RSS lower than Medusa's", m.maxRssKiB / o.maxRssKiB, 1.0001],
+      ].map(([label, w, min]) => {
+        const x = typeof w === "number" ? w : r(w)
+        return [label, x == null ? "n/a" : `${x.toFixed(1)}×`, x == null ? missing(w) : x >= min ? "PASS" : "MISS"]
+      })
+      report.sections[key] = { title, targets: targets.map(([target, measured, verdict]) => ({ target, measured, verdict })) }
+      console.log(`\n== ${title}${quick ? "  [QUICK: reduced sizes]" : ""}\n`)
+      console.log(table(header, rows))
+      if (failures.length) console.log(`\nfailures:\n${failures.join("\n")}`)
+      console.log(`\ntargets${quick ? " (QUICK run: sizes reduced, indicative only)" : ""}:\n`)
+      console.log(table(["target", "measured", "verdict"], targets))
+      const misses = targets.filter((t) => t[2] === "MISS")
+      if (misses.length) console.log(`\nMISSED (${misses.length}): ${misses.map((t) => `${t[0]} (measured ${t[1]})`).join("; ")}`)
+      md.push(`**${title}**${quick ? " (quick run)" : ""}\n\n${markdown(header, rows)}${failures.length ? `\n\n${failures.map((f) => f.trim()).join("\n")}` : ""}`)
     }
-    const m = children.medusa, o = children[key]
-    rows.push([`peak RSS, boot + one ${fmt(cfg.bigBatch)} batch (child)`, mib(m.maxRssKiB), mib(o.maxRssKiB), `${(m.maxRssKiB / o.maxRssKiB).toFixed(1)}× less`])
-    rows.push([`max event-loop delay during that batch`, `${m.eldMaxMs.toFixed(1)} ms`, `${o.eldMaxMs.toFixed(1)} ms`, `${(m.eldMaxMs / o.eldMaxMs).toFixed(1)}× less`])
-    const header = ["workload", "Medusa (PostgreSQL)", key === "oursPg" ? "medusa-invites (PostgreSQL)" : "medusa-invites (SQLite)", "ours vs Medusa"]
-    const r = (w) => speedup(w, med(key, w), med("medusa", w))
-    const byKey = Object.fromEntries(all.map((w) => [w.key, w]))
-    /** Why a workload has no ratio: not implemented on our side, or a failure on either side. */
-    const missing = (w) => (results[key][w.key].na ? "n/a (not implemented yet)" : "n/a (a side failed, see above)")
-    const targets = [
-      [`${fmt(cfg.bigBatch)} batch throughput ≥ 30× Medusa`, byKey[bigKey], 30],
-      [`${fmt(cfg.seq)} sequential single calls ≥ 10×`, byKey.sequential, 10],
-      ["validateInviteToken ≥ 20× (sequential)", byKey.validate, 20],
-      ["validateInviteToken ≥ 20× (8 in flight)", byKey.validate_8, 20],
-      ["max event-loop delay ≤ 1/20 of Medusa's", m.eldMaxMs / o.eldMaxMs, 20],
-      ["peak RSS lower than Medusa's", m.maxRssKiB / o.maxRssKiB, 1.0001],
-    ].map(([label, w, min]) => {
-      const x = typeof w === "number" ? w : r(w)
-      return [label, x == null ? "n/a" : `${x.toFixed(1)}×`, x == null ? missing(w) : x >= min ? "PASS" : "MISS"]
-    })
-    report.sections[key] = { title, targets: targets.map(([target, measured, verdict]) => ({ target, measured, verdict })) }
-    console.log(`\n== ${title}${quick ? "  [QUICK: reduced sizes]" : ""}\n`)
-    console.log(table(header, rows))
-    if (failures.length) console.log(`\nfailures:\n${failures.join("\n")}`)
-    console.log(`\ntargets${quick ? " (QUICK run: sizes reduced, indicative only)" : ""}:\n`)
-    console.log(table(["target", "measured", "verdict"], targets))
-    const misses = targets.filter((t) => t[2] === "MISS")
-    if (misses.length) console.log(`\nMISSED (${misses.length}): ${misses.map((t) => `${t[0]} (measured ${t[1]})`).join("; ")}`)
-    md.push(`**${title}**${quick ? " (quick run)" : ""}\n\n${markdown(header, rows)}${failures.length ? `\n\n${failures.map((f) => f.trim()).join("\n")}` : ""}`)
   }
   // ------------------------------------------------------------ report: PostgreSQL floors
   {
@@ -670,13 +684,14 @@ async function main() {
     if (misses.length) console.log(`\nMISSED (${misses.length}): ${misses.map((r) => `${r[0]} (${r[3] || r[2]}, target ${r[5]})`).join("; ")}`)
     md.push(`**${title}**${quick ? " (quick run)" : ""}\n\n${markdown(header, rows)}`)
   }
+  const figures = path.join(here, floorsOnly ? "last-floors.json" : "last-run.json")
   machine.loadAvgEnd = os.loadavg().map((x) => round(x, 2))
-  console.log(`\nload avg at end ${machine.loadAvgEnd.join(" ")} (a shared machine adds noise; see the per-round figures in last-run.json)`)
+  console.log(`\nload avg at end ${machine.loadAvgEnd.join(" ")} (a shared machine adds noise; see the per-round figures in ${path.basename(figures)})`)
   console.log("\n---- Markdown for the README ----\n")
   console.log(`${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, Node ${machine.node}, ${machine.postgres}; ${cfg.rounds} rounds, medians.\n`)
   console.log(md.join("\n\n"))
-  fs.writeFileSync(path.join(here, "last-run.json"), JSON.stringify(report, null, 2) + "\n")
-  console.log(`\nfigures written to ${path.relative(process.cwd(), path.join(here, "last-run.json")) || "last-run.json"}`)
+  fs.writeFileSync(figures, JSON.stringify(report, null, 2) + "\n")
+  console.log(`\nfigures written to ${path.relative(process.cwd(), figures)}`)
 }
 
 if (flag("--child")) child(flag("--child"), Number(flag("--batch")), flag("--dir")).catch((e) => { console.error(e); process.exit(1) })
