@@ -427,7 +427,7 @@ describe("PostgreSQL backend", { skip }, () => {
   })
 
   describe("schema", () => {
-    test("a fresh database gets exactly Medusa's invite and user tables, plus our four tables only", async () => {
+    test("a fresh database gets exactly Medusa's invite and user tables, plus our four tables and one function only", async () => {
       const reference = newDatabase()
       psql(reference, MEDUSA_SQL)
       const db = newDatabase()
@@ -451,7 +451,10 @@ describe("PostgreSQL backend", { skip }, () => {
         { table_name: "user", table_type: "BASE TABLE" },
       ])
       assert.deepEqual(relations(db), EXPECTED_RELATIONS)
-      assert.equal(scalar(db, `select count(*) from pg_proc where pronamespace = 'public'::regnamespace`), 0)
+      // The single-invite insert (one statement in autocommit), versioned by its name.
+      assert.deepEqual(query(db, `select proname, pg_get_function_identity_arguments(oid) as args, prosecdef from pg_proc where pronamespace = 'public'::regnamespace`), [
+        { proname: "medusa_invites_insert_invite_v1", args: "text, text, boolean, text, double precision, text, double precision, double precision, double precision, text, text, double precision, integer, integer, OUT user_holds_email boolean, OUT written boolean, OUT outbox_id bigint", prosecdef: false },
+      ])
       // Our objects' constraints: keys, and the roles rows follow their invites and users.
       assert.deepEqual(
         query(

@@ -174,22 +174,27 @@ impl<'a> InviteColumns<'a> {
   }
 }
 
+/// "medu", the class id of our advisory locks: it keeps our keys apart from other users of
+/// advisory locks.
+const LOCK_CLASS: i32 = 0x6d65_6475;
+
+/// The lock bucket of an email: emails fall into 64 buckets (a lock per email would exhaust
+/// the lock table on large batches). FNV-1a: stable across processes and versions, unlike
+/// Rust's default hasher.
+fn email_bucket(email: &str) -> i32 {
+  let hash = email.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+    (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+  });
+  (hash % 64) as i32
+}
+
 /// Advisory locks (transaction-scoped) on the batch's emails, so that user and invite
 /// creation on the same email by this module never interleave: the user check then sees
-/// every user committed before it, even under READ COMMITTED. Emails fall into 64 buckets
-/// (a lock per email would exhaust the lock table on large batches), taken in ascending
-/// order so calls cannot deadlock on them. Returns the statements to run.
+/// every user committed before it, even under READ COMMITTED. One lock per bucket (see
+/// `email_bucket`), taken in ascending order so calls cannot deadlock on them. Returns the
+/// statements to run.
 fn email_locks<'a>(emails: impl Iterator<Item = &'a str>) -> String {
-  /// "medu", a class id that keeps our keys apart from other users of advisory locks.
-  const LOCK_CLASS: i32 = 0x6d65_6475;
-  let mut buckets: Vec<u64> = emails
-    .map(|email| {
-      // FNV-1a: stable across processes and versions, unlike Rust's default hasher.
-      email.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-      }) % 64
-    })
-    .collect();
+  let mut buckets: Vec<i32> = emails.map(email_bucket).collect();
   buckets.sort_unstable();
   buckets.dedup();
   buckets
@@ -296,34 +301,52 @@ pub(super) async fn insert_invites_alone(
   refusal(found, invites)
 }
 
-/// One invite, in a transaction of its own: the common single call. The unique indexes check
-/// the id and the email as the row goes in (`on conflict do nothing`); only the live users
-/// holding the email are looked up. Returns whether a live user holds it, whether the row went
-/// in, and the outbox row's id.
-const INSERT_ONE: &str = r#"
+/// One invite, in a transaction of its own: the common single call, as a function (created
+/// with the schema), so that the call is one statement in autocommit: one message and one
+/// commit, as a plain insert is. Its name carries a version: a change of its body or its
+/// arguments takes a new name, so that modules of two versions can share a database. It first takes the email's
+/// advisory lock (`$13`, `$14`: see `email_locks`); each statement of a volatile function reads a
+/// snapshot taken when the statement starts, so the statement after the lock sees every user
+/// committed before the lock was granted. The unique indexes check the id and the email as the
+/// row goes in (`on conflict do nothing`); only the live users holding the email are looked up.
+/// It says whether a live user holds the email, whether the row went in, and the outbox row's
+/// id, if it wrote one.
+pub(super) const INSERT_ONE_FUNCTION: &str = r#"
+create or replace function "medusa_invites_insert_invite_v1"(text, text, boolean, text, float8, text,
+  float8, float8, float8, text, text, float8, integer, integer,
+  out user_holds_email boolean, out written boolean, out outbox_id bigint)
+language plpgsql volatile as $function$
+begin
+perform pg_advisory_xact_lock($13, $14);
 with taken as (
   select 1 from "user" where deleted_at is null and email = $2 limit 1
 ),
 inserted as (
   insert into "invite" (id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)
-  select $1, $2, $3, $4, to_timestamp($5::float8 / 1000), $6::text::jsonb,
-         to_timestamp($7::float8 / 1000), to_timestamp($8::float8 / 1000), to_timestamp($9::float8 / 1000)
+  select $1, $2, $3, $4, to_timestamp($5 / 1000), $6::jsonb,
+         to_timestamp($7 / 1000), to_timestamp($8 / 1000), to_timestamp($9 / 1000)
   where not exists (select 1 from taken)
   on conflict do nothing
   returning 1
 ),
 roles as (
   insert into "medusa_invites_roles" (invite_id, roles)
-  select $1, $10::text::jsonb where $10::text is not null and exists (select 1 from inserted)
+  select $1, $10::jsonb where $10 is not null and exists (select 1 from inserted)
 ),
 outbox as (
   insert into "medusa_invites_outbox" (created_at, events)
-  select to_timestamp($12::float8 / 1000), $11::text
-  where $11::text is not null and exists (select 1 from inserted)
+  select to_timestamp($12 / 1000), $11
+  where $11 is not null and exists (select 1 from inserted)
   returning id
 )
 select exists (select 1 from taken), exists (select 1 from inserted), (select id from outbox)
+  into user_holds_email, written, outbox_id;
+end
+$function$;
 "#;
+
+/// `INSERT_ONE_FUNCTION`, called.
+const INSERT_ONE: &str = r#"select user_holds_email, written, outbox_id from "medusa_invites_insert_invite_v1"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"#;
 
 /// Why one invite did not go in although no live user holds its email: a live invite holds
 /// the email (checked first, as SQLite's insert meets that index first) or an invite has the id.
@@ -332,17 +355,19 @@ select $3 and exists (select 1 from "invite" where email = $2 and deleted_at is 
        exists (select 1 from "invite" where id = $1)
 "#;
 
-/// `insert_invites_alone` for one invite (see `INSERT_ONE`), in one round trip (`alone`). A refusal by
-/// an index is diagnosed after the rollback; when the row that refused it is gone by then,
-/// the call is reported transient and runs again.
+/// `insert_invites_alone` for one invite (see `INSERT_ONE_FUNCTION`): one statement, in
+/// autocommit. A refusal by an index is diagnosed after it (the statement wrote nothing);
+/// when the row that refused it is gone by then, the call is reported transient and runs
+/// again.
 async fn insert_one_alone(
   connection: &Object,
   invite: &Invite,
   outbox: Option<&str>,
   now: i64,
 ) -> Result<Option<i64>> {
+  let statement = prepared(connection, INSERT_ONE).await?;
   let roles = invite.roles_json();
-  let params: [&(dyn tokio_postgres::types::ToSql + Sync); 12] = [
+  let params: [&(dyn tokio_postgres::types::ToSql + Sync); 14] = [
     &invite.id,
     &invite.email,
     &invite.accepted,
@@ -355,14 +380,13 @@ async fn insert_one_alone(
     &roles,
     &outbox,
     &(now as f64),
+    &LOCK_CLASS,
+    &email_bucket(&invite.email),
   ];
-  let rows = alone(
-    connection,
-    std::slice::from_ref(invite),
-    INSERT_ONE,
-    &params,
-  )
-  .await?;
+  let rows = connection
+    .query(&statement, &params)
+    .await
+    .map_err(|error| insert_failure(error, std::slice::from_ref(invite)))?;
   // The statement's one row: whether a user holds the email, whether the row went in, the outbox id.
   let written = rows
     .first()

@@ -29,7 +29,8 @@ use crate::lifecycle::{self, Call, Done, EventsMode, Op, Outcome};
 use crate::messages;
 use crate::options::PostgresConfig;
 
-/// Medusa's schema, exactly as docs/storage.md gives it, then our own tables.
+/// Medusa's schema, exactly as docs/storage.md gives it, then our own tables (and our one
+/// function, `insert::INSERT_ONE_FUNCTION`).
 const SCHEMA: &str = r#"
 create table if not exists "invite" ("id" text not null, "email" text not null,
   "accepted" boolean not null default false, "token" text not null,
@@ -269,6 +270,10 @@ impl PostgresStore {
       .batch_execute(SCHEMA)
       .await
       .map_err(|error| database_error("cannot create the tables", error))?;
+    transaction
+      .batch_execute(insert::INSERT_ONE_FUNCTION)
+      .await
+      .map_err(|error| database_error("cannot create the insert function", error))?;
     transaction
       .commit()
       .await
