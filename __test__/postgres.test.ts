@@ -638,6 +638,54 @@ describe("PostgreSQL backend", { skip }, () => {
       assert.equal(psql(db, `select md5(string_agg(id || '|' || email || '|' || token, ',' order by (id || '|' || email || '|' || token) collate "C")) from invite where email like 'bulk%'`), digest(pairs))
     })
 
+    // Batches over 10,000 rows go in as statements of 10,000 in one transaction.
+    test("a batch of 25,001 (three statements) is written whole: its roles, one outbox row for the call", async () => {
+      const db = newDatabase()
+      const emitted: number[] = []
+      const service = open({ database: urlOf(db), eventBus: { emit: async (messages: unknown[]) => void emitted.push(messages.length) } } as PgOptions)
+      const emails = emailsOf("parts", 25_001)
+      const invites = await service.createInvites(emails.map((email, i) => ({ email, roles: i % 10_000 === 0 ? ["admin"] : null })))
+      assert.deepEqual(invites.map((invite) => invite.email), emails)
+      assert.equal(scalar(db, `select count(*) from invite`), 25_001)
+      assert.deepEqual(query(db, `select invite_id from medusa_invites_roles order by invite_id collate "C"`), [0, 10_000, 20_000].map((i) => ({ invite_id: invites[i].id })))
+      assert.equal(scalar(db, `select count(*) from medusa_invites_outbox`), 1)
+      assert.equal(scalar(db, `select json_array_length((events::json -> 'events' -> 0) -> 'ids') from medusa_invites_outbox`), 25_001)
+      assert.deepEqual(emitted, [25_002])
+    })
+
+    test("a conflict in the last statement of a batch in parts refuses it whole, with Medusa's message and index", async () => {
+      const db = newDatabase()
+      const service = open({ database: urlOf(db), eventBus: { emit: async () => {} } } as PgOptions)
+      await service.createInvites({ email: "parts24000@example.com" })
+      await service.createUsers({ email: "user@example.com" })
+      const emails = emailsOf("parts", 25_001)
+      const error = await rejection(service.createInvites(emails.map((email) => ({ email }))))
+      assertMedusaError(error, "invalid_data", "Invite with email: parts24000@example.com, already exists.")
+      assert.equal(error.index, 24_000)
+      assert.equal(scalar(db, `select count(*) from invite`), 1)
+      assert.equal(scalar(db, `select count(*) from medusa_invites_outbox`), 2, "the invite's and the user's calls only")
+      // A user in the last part wins over an invite conflict in an earlier part, as in one statement.
+      const userLast = emails.map((email, i) => ({ email: i === 25_000 ? "user@example.com" : i === 3 ? "parts24000@example.com" : email }))
+      const users = await rejection(service.createInvites(userLast))
+      assertMedusaError(users, "invalid_data", "User account for following email(s) already exist: user@example.com")
+      assert.equal(scalar(db, `select count(*) from invite`), 1)
+    })
+
+    test("a batch in parts inside a caller's transaction: rolled back with it, committed with it", async () => {
+      const db = newDatabase()
+      const service = open({ database: urlOf(db) })
+      const emails = emailsOf("tx", 20_001)
+      const rolledBack = await service.begin()
+      await service.createInvites(emails.map((email) => ({ email })), { transactionManager: rolledBack })
+      await rolledBack.rollback()
+      assert.equal(scalar(db, `select count(*) from invite`), 0)
+      const committed = await service.begin()
+      await service.createInvites(emails.map((email) => ({ email })), { transactionManager: committed })
+      assert.equal(scalar(db, `select count(*) from invite`), 0)
+      await committed.commit()
+      assert.equal(scalar(db, `select count(*) from invite`), 20_001)
+    })
+
     test("roles are jsonb arrays in medusa_invites_roles; a plain SQL delete (Medusa's hard delete) cascades", async () => {
       const db = newDatabase()
       const service = open({ database: urlOf(db) })

@@ -3,8 +3,11 @@
 //! contract: all or nothing, else the refusal SQLite's row-by-row insert gives.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 
 use deadpool_postgres::Object;
+use futures_util::FutureExt;
 
 use super::session::{user_keys, UserColumns};
 use super::{database_error, execute_batch, prepared, unique_failure, write_failure};
@@ -122,7 +125,9 @@ struct InviteColumns<'a> {
 }
 
 impl<'a> InviteColumns<'a> {
-  fn new(invites: &'a [Invite], outbox: Option<&'a str>, now: i64) -> Self {
+  /// `write`: whether the statement may insert (see `repeats_itself`, which is about the
+  /// whole batch when this is a part of it).
+  fn new(invites: &'a [Invite], write: bool, outbox: Option<&'a str>, now: i64) -> Self {
     fn column<'a, T>(invites: &'a [Invite], value: impl Fn(&'a Invite) -> T) -> Vec<T> {
       invites.iter().map(value).collect()
     }
@@ -140,7 +145,7 @@ impl<'a> InviteColumns<'a> {
       created_at: column(invites, |invite| invite.created_at as f64),
       updated_at: column(invites, |invite| invite.updated_at as f64),
       deleted_at: column(invites, |invite| invite.deleted_at.map(|ms| ms as f64)),
-      write: !repeats_itself(invites),
+      write,
       live_emails: invites
         .iter()
         .filter(|invite| invite.deleted_at.is_none())
@@ -245,18 +250,65 @@ fn insert_failure(error: tokio_postgres::Error, invites: &[Invite]) -> Error {
   write_failure(error, invites, "cannot insert the invites")
 }
 
+/// Batches larger than this go in as several statements of this many rows, in one
+/// transaction: the message of a statement holds all its rows (tokens included) and stays
+/// allocated, at its largest size, in the connection's write buffer.
+const PART_ROWS: usize = 10_000;
+
+/// The statement of one part of a batch, sent or not yet.
+type PartInsert<'a> = Pin<Box<dyn Future<Output = Result<Vec<tokio_postgres::Row>>> + Send + 'a>>;
+
 /// Inserts a batch inside an open transaction (a caller's, or one the call opened).
 pub(super) async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
   let locks = email_locks(invites.iter().map(|invite| invite.email.as_str()));
   execute_batch(connection, &locks, "cannot lock the emails").await?;
-  let statement = prepared(connection, INSERT_INVITES).await?;
   // The outbox row, if any, is the caller's to write (`lifecycle::run`).
-  let columns = InviteColumns::new(invites, None, 0);
-  let found = connection
-    .query(&statement, &columns.params())
-    .await
-    .map_err(|error| insert_failure(error, invites))?;
+  let found = insert_in_parts(connection, invites, None, 0).await?;
   refusal(found, invites).map(|_| ())
+}
+
+/// Runs `INSERT_INVITES` over the batch, a part of at most `PART_ROWS` rows at a time, inside
+/// an open transaction; the outbox row goes with the last part. Each part is sent while the
+/// one before it runs, so the server never waits for the next one (and at most two parts'
+/// messages exist at once). Returns every row the statements found; when any part found a
+/// conflict, none of them inserted anything the transaction may keep (the caller rolls back,
+/// or the statement inserted nothing).
+async fn insert_in_parts(
+  connection: &Object,
+  invites: &[Invite],
+  outbox: Option<&str>,
+  now: i64,
+) -> Result<Vec<tokio_postgres::Row>> {
+  let statement = prepared(connection, INSERT_INVITES).await?;
+  let write = !repeats_itself(invites);
+  let parts = invites.len().div_ceil(PART_ROWS);
+  let mut running: Option<PartInsert<'_>> = None;
+  let mut found = Vec::new();
+  for (index, part) in invites.chunks(PART_ROWS).enumerate() {
+    let outbox = outbox.filter(|_| index + 1 == parts);
+    let statement = &statement;
+    let mut next: PartInsert<'_> = Box::pin(async move {
+      let columns = InviteColumns::new(part, write, outbox, now);
+      connection
+        .query(statement, &columns.params())
+        .await
+        .map_err(|error| insert_failure(error, invites))
+    });
+    // The first poll sends the statement (tokio-postgres sends a request when its future is
+    // first polled); its answer is awaited after the one of the part before it.
+    let sent = (&mut next).now_or_never();
+    if let Some(previous) = running.take() {
+      found.extend(previous.await?);
+    }
+    match sent {
+      Some(rows) => found.extend(rows?),
+      None => running = Some(next),
+    }
+  }
+  if let Some(last) = running {
+    found.extend(last.await?);
+  }
+  Ok(found)
 }
 
 /// Runs `statement` in a transaction of its own, in one network round trip: `begin` with the
@@ -270,10 +322,7 @@ async fn alone(
   params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Vec<tokio_postgres::Row>> {
   let statement = prepared(connection, statement).await?;
-  let begin = format!(
-    "begin; {}",
-    email_locks(invites.iter().map(|invite| invite.email.as_str()))
-  );
+  let begin = begin_with_locks(invites);
   let (begun, rows, committed) = tokio::join!(
     connection.batch_execute(&begin),
     connection.query(&statement, params),
@@ -285,8 +334,17 @@ async fn alone(
   Ok(rows)
 }
 
+/// `begin` and the email locks of `invites`, as one simple query.
+fn begin_with_locks(invites: &[Invite]) -> String {
+  format!(
+    "begin; {}",
+    email_locks(invites.iter().map(|invite| invite.email.as_str()))
+  )
+}
+
 /// Inserts a batch in a transaction of its own (see `alone`). `outbox`: the call's event
-/// record, to store in the same statement; returns its row's id.
+/// record, to store in the same statement; returns its row's id. A batch of more than
+/// `PART_ROWS` goes in parts (`insert_in_parts`), and its commit waits for their answers.
 pub(super) async fn insert_invites_alone(
   connection: &Object,
   invites: &[Invite],
@@ -296,9 +354,27 @@ pub(super) async fn insert_invites_alone(
   if let [invite] = invites {
     return insert_one_alone(connection, invite, outbox, now).await;
   }
-  let columns = InviteColumns::new(invites, outbox, now);
-  let found = alone(connection, invites, INSERT_INVITES, &columns.params()).await?;
-  refusal(found, invites)
+  if invites.len() <= PART_ROWS {
+    let columns = InviteColumns::new(invites, !repeats_itself(invites), outbox, now);
+    let found = alone(connection, invites, INSERT_INVITES, &columns.params()).await?;
+    return refusal(found, invites);
+  }
+  let begin = begin_with_locks(invites);
+  let (begun, found) = tokio::join!(
+    connection.batch_execute(&begin),
+    insert_in_parts(connection, invites, outbox, now),
+  );
+  begun.map_err(|error| database_error("cannot begin a transaction", error))?;
+  let outcome = found.and_then(|found| refusal(found, invites));
+  let end = if outcome.is_ok() {
+    "commit"
+  } else {
+    "rollback"
+  };
+  let ended = connection.batch_execute(end).await;
+  let outbox_id = outcome?;
+  ended.map_err(|error| database_error("cannot commit", error))?;
+  Ok(outbox_id)
 }
 
 /// One invite, in a transaction of its own: the common single call, as a function (created
