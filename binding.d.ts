@@ -15,7 +15,7 @@ export declare class NativeModule {
    * Parses the options. A missing `jwt_secret` throws here, as Medusa's constructor does;
    * the thrown message is the error JSON.
    */
-  constructor(optionsJson: string, onComplete: (arg0: number, arg1: string) => void)
+  constructor(optionsJson: string, onComplete: (arg0: number, arg1: string, arg2?: string | undefined | null) => void)
   /**
    * Starts one call: `method` is Medusa's method name (or `begin`, `commit`, `rollback`,
    * `close`), `input_json` its `CallInput`. The work runs on the runtime and its envelope

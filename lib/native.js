@@ -43,13 +43,15 @@ const noop = () => {};
 /**
  * Reads a call's envelope (src/binding/mod.rs): `{"ok": result, "replayed"?: true,
  * "events"?: record, "outbox"?: id, "retried"?: n}` or `{"error": {type, message, index?},
- * "retried"?: n}`. Resolves with `{ ok, replayed, events, outbox }`; an error becomes a
- * MedusaError, its `index` kept when `withIndex`.
+ * "retried"?: n}`, and `tokens`, the text the native side sends beside it (createInvites'
+ * tokens, which then become `ok.tokens`). Resolves with `{ ok, replayed, events, outbox }`;
+ * an error becomes a MedusaError, its `index` kept when `withIndex`.
  */
-function readEnvelope(envelope, { withIndex }, onRetried) {
+function readEnvelope(envelope, tokens, { withIndex }, onRetried) {
   const reply = JSON.parse(envelope);
   if (reply.retried) onRetried?.(reply.retried);
   if (reply.error) throw fromNative(reply.error, { withIndex });
+  if (typeof tokens === "string") reply.ok.tokens = tokens;
   return { ok: reply.ok, replayed: reply.replayed === true, events: reply.events, outbox: reply.outbox };
 }
 
@@ -72,8 +74,8 @@ class Pending {
     this.#keepAlive ??= setInterval(noop, 2 ** 30);
   }
 
-  /** Settles call `id` with its envelope, or with `thrown` when it could not start. */
-  complete(id, envelope, thrown) {
+  /** Settles call `id` with its envelope (and tokens), or with `thrown` when it could not start. */
+  complete(id, envelope, tokens, thrown) {
     const call = this.#calls.get(id);
     this.#calls.delete(id);
     if (this.#calls.size === 0 && this.#keepAlive) {
@@ -83,7 +85,7 @@ class Pending {
     if (!call) return;
     if (thrown) return call.reject(thrown);
     try {
-      call.resolve(readEnvelope(envelope, call.options, this.onRetried));
+      call.resolve(readEnvelope(envelope, tokens, call.options, this.onRetried));
     } catch (error) {
       call.reject(error);
     }
@@ -99,7 +101,7 @@ class NativeChannel {
   constructor(optionsJson) {
     const { NativeModule } = loadNative();
     const pending = this.#pending;
-    this.#module = new NativeModule(optionsJson, (id, envelope) => pending.complete(id, envelope));
+    this.#module = new NativeModule(optionsJson, (id, envelope, tokens) => pending.complete(id, envelope, tokens));
   }
 
   /** `(count) => …`, told of PostgreSQL calls that ran again after a transient failure. */
@@ -119,7 +121,7 @@ class NativeChannel {
       try {
         this.#module.call(id, method, typeof input === "string" ? input : JSON.stringify(input));
       } catch (error) {
-        this.#pending.complete(id, undefined, error);
+        this.#pending.complete(id, undefined, undefined, error);
       }
     });
   }

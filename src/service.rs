@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::context::{CallContext, IsolationLevel};
 use crate::create::{new_user, prepare_invites};
 use crate::error::{Error, Result};
-use crate::idempotency::{created_response, Replay};
+use crate::idempotency::{created_response, Created, Replay};
 use crate::ids::IdGenerator;
 use crate::invite::{Invite, InviteUpdate, NewInvite, NewUser};
 use crate::lifecycle::{check_invite, Call, Done, EventsMode, Op, Outcome};
@@ -47,6 +47,8 @@ pub struct CallOptions {
 /// call with the same idempotency key and input (then nothing was written).
 pub struct Reply {
   pub json: String,
+  /// Text that goes to JS beside `json` (createInvites: its tokens, see `idempotency::Created`).
+  pub tokens: Option<String>,
   pub replayed: bool,
   /// The call's event record (`events::Record` JSON), to deliver.
   pub events: Option<String>,
@@ -58,6 +60,7 @@ impl From<String> for Reply {
   fn from(json: String) -> Self {
     Reply {
       json,
+      tokens: None,
       replayed: false,
       events: None,
       outbox: None,
@@ -65,14 +68,23 @@ impl From<String> for Reply {
   }
 }
 
-impl Reply {
-  /// `json`, with the events of the call that produced `outcome`.
-  pub fn with_events(json: String, outcome: Outcome) -> Self {
+impl From<Created> for Reply {
+  fn from(created: Created) -> Self {
     Reply {
-      json,
-      replayed: false,
+      tokens: Some(created.tokens),
+      ..Reply::from(created.json)
+    }
+  }
+}
+
+impl Reply {
+  /// `result` (JSON, or a createInvites response), with the events of the call that
+  /// produced `outcome`.
+  pub fn with_events(result: impl Into<Reply>, outcome: Outcome) -> Self {
+    Reply {
       events: outcome.record,
       outbox: outcome.outbox_id,
+      ..result.into()
     }
   }
 }
@@ -205,7 +217,7 @@ impl InviteModule {
   }
 
   /// `createInvites`: builds every invite, then stores the batch in one transaction
-  /// (docs/behaviour.md). Resolves with `idempotency::created_response`'s JSON.
+  /// (docs/behaviour.md). Resolves with `idempotency::created_response`.
   pub async fn create_invites(
     self: &Arc<Self>,
     batch: Vec<NewInvite>,
@@ -223,7 +235,7 @@ impl InviteModule {
       (Some(key), Some(input_hash)) => Some(Replay {
         key: key.clone(),
         input_hash: input_hash.clone(),
-        response: response.clone(),
+        response: response.stored(),
         now: created.now,
         retention_ms: self.idempotency_retention_ms,
       }),
@@ -236,10 +248,8 @@ impl InviteModule {
     let outcome = self.run(op, &call).await?;
     Ok(match outcome.done {
       Done::Replayed(json) => Reply {
-        json,
         replayed: true,
-        events: None,
-        outbox: None,
+        ..Reply::from(json)
       },
       _ => Reply::with_events(response, outcome),
     })

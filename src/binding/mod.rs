@@ -1,10 +1,11 @@
 //! The napi edge. JS sends each call's input as one JSON text of typed snapshots
 //! (`lib/wire.js`) with a call id; the work runs on tokio (statements and large signing
 //! jobs off its reactor, never on the JS thread), and the result comes back through the
-//! module's one completion callback as `(call id, JSON text)`: `{"ok": …}` or
-//! `{"error": {"type", "message", "index"?}}`. One string each way keeps the boundary cost
-//! flat however large the batch, and one long-lived threadsafe function per module avoids
-//! creating one per call (which costs more than a small call's work).
+//! module's one completion callback as `(call id, JSON text, tokens)`: `{"ok": …}` or
+//! `{"error": {"type", "message", "index"?}}`, and a created batch's tokens as one text of
+//! their own. A few strings each way keep the boundary cost flat however large the batch,
+//! and one long-lived threadsafe function per module avoids creating one per call (which
+//! costs more than a small call's work).
 
 #[cfg(feature = "bench")]
 pub mod bench;
@@ -29,10 +30,10 @@ use crate::messages::{self, CLOSED};
 use crate::options::ModuleOptions;
 use crate::service::{InviteModule, Reply};
 
-/// `(call id, envelope JSON)`, called on the JS thread. Weak: it never keeps the process
-/// alive by itself (the JS side holds a timer while calls are pending).
-type Completion =
-  ThreadsafeFunction<FnArgs<(u32, String)>, (), FnArgs<(u32, String)>, napi::Status, false, true>;
+/// `(call id, envelope JSON, tokens)`, called on the JS thread. Weak: it never keeps the
+/// process alive by itself (the JS side holds a timer while calls are pending).
+type CompletionArgs = FnArgs<(u32, String, Option<String>)>;
+type Completion = ThreadsafeFunction<CompletionArgs, (), CompletionArgs, napi::Status, false, true>;
 
 /// The native half of `UserModuleService`; `lib/service.js` wraps it.
 #[napi]
@@ -48,7 +49,8 @@ impl NativeModule {
   #[napi(constructor)]
   pub fn new(
     options_json: String,
-    on_complete: Function<FnArgs<(u32, String)>, ()>,
+    // Spelled out (not `CompletionArgs`): napi's type generator reads this signature.
+    on_complete: Function<FnArgs<(u32, String, Option<String>)>, ()>,
   ) -> napi::Result<Self> {
     let options = ModuleOptions::from_json(&options_json)
       .map_err(|error| napi::Error::from_reason(error.to_json()))?;
@@ -92,9 +94,9 @@ impl NativeModule {
         })
         .await
       };
-      let envelope = envelope(reply, module.take_retries());
+      let (envelope, tokens) = envelope(reply, module.take_retries());
       completion.call(
-        FnArgs::from((call_id, envelope)),
+        FnArgs::from((call_id, envelope, tokens)),
         ThreadsafeFunctionCallMode::NonBlocking,
       );
       if large {
@@ -129,7 +131,7 @@ pub fn native_option_names() -> Vec<&'static str> {
 /// Runs a call and wraps its outcome in the envelope (no retries to tell).
 #[cfg(feature = "bench")]
 async fn respond(work: impl Future<Output = Result<String>> + Send + 'static) -> String {
-  envelope(caught(work).await.map(Reply::from), 0)
+  envelope(caught(work).await.map(Reply::from), 0).0
 }
 
 /// Runs a call so that a panic becomes an `unexpected_state` error instead of crossing into
@@ -144,13 +146,15 @@ async fn caught<T>(work: impl Future<Output = Result<T>> + Send + 'static) -> Re
 /// one (idempotency key), `"events": record` and `"outbox": id` for a call that announces
 /// something (see `events`), and `"retried": n` when PostgreSQL calls of this module ran again
 /// since the last reply (the JS side tells the app's logger). The result is JSON already: it
-/// becomes the envelope in place, never parsed and written again.
-fn envelope(reply: Result<Reply>, retried: u64) -> String {
+/// becomes the envelope in place, never parsed and written again. Beside the envelope, the
+/// result's `tokens` when it has some (createInvites, see `idempotency::Created`).
+fn envelope(reply: Result<Reply>, retried: u64) -> (String, Option<String>) {
   let mut out;
+  let mut tokens = None;
   match reply {
     Ok(reply) => {
-      // The result's own buffer, grown in place: a large batch's result (its tokens) is
-      // never held twice.
+      tokens = reply.tokens;
+      // The result's own buffer, grown in place: a large batch's result is never held twice.
       out = reply.json;
       out.reserve(48 + reply.events.as_ref().map_or(0, String::len));
       out.insert_str(0, "{\"ok\":");
@@ -174,7 +178,7 @@ fn envelope(reply: Result<Reply>, retried: u64) -> String {
     out.push_str(&format!(",\"retried\":{retried}"));
   }
   out.push('}');
-  out
+  (out, tokens)
 }
 
 /// A future that turns a panic while polling `0` into `Err`. (A separate task would do the
