@@ -165,7 +165,7 @@ mod tests {
   #[test]
   fn replays_reads_restores_and_empty_calls_announce_nothing() {
     let create = Op::CreateInvites {
-      invites: sample_invites(2),
+      invites: std::sync::Arc::new(sample_invites(2)),
       replay: None,
     };
     assert!(of_call(&create, &Done::Replayed("{}".into())).is_empty());

@@ -22,9 +22,10 @@ use crate::users::{self, UserOp};
 /// One call's work.
 pub enum Op {
   /// `createInvites`: inserts the invites, unless `replay` finds the response of an earlier
-  /// call with the same key and input; then it writes nothing.
+  /// call with the same key and input; then it writes nothing. Shared: the call's response
+  /// is built from them while they are written (`InviteModule::create_invites`).
   CreateInvites {
-    invites: Vec<Invite>,
+    invites: Arc<Vec<Invite>>,
     replay: Option<Replay>,
   },
   /// `createUsers`.
@@ -468,7 +469,7 @@ pub fn test_call(op: Op) -> Call {
 #[cfg(test)]
 pub fn insert_samples(count: usize) -> Call {
   test_call(Op::CreateInvites {
-    invites: crate::invite::sample_invites(count),
+    invites: Arc::new(crate::invite::sample_invites(count)),
     replay: None,
   })
 }

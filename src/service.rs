@@ -230,22 +230,36 @@ impl InviteModule {
     let signer = Arc::clone(self.signer()?);
     let small = batch.len() <= SMALL_BATCH;
     let created = cpu_work(small, move || prepare_invites(&signer, batch, now)).await?;
-    let response = created_response(created.now, created.expires_at, &created.invites);
-    let replay = match (&call.context.idempotency_key, &call.input_hash) {
-      (Some(key), Some(input_hash)) => Some(Replay {
-        key: key.clone(),
-        input_hash: input_hash.clone(),
-        response: response.stored(),
-        now: created.now,
-        retention_ms: self.idempotency_retention_ms,
-      }),
-      _ => None,
+    let (now, expires_at) = (created.now, created.expires_at);
+    let invites = Arc::new(created.invites);
+    let respond = {
+      let invites = Arc::clone(&invites);
+      move || Ok(created_response(now, expires_at, &invites))
     };
-    let op = Op::CreateInvites {
-      invites: created.invites,
-      replay,
+    // With an idempotency key the response is stored with the invites, so it is built first;
+    // otherwise it is built while they are written.
+    let (response, replay) = match (&call.context.idempotency_key, &call.input_hash) {
+      (Some(key), Some(input_hash)) => {
+        let response = respond()?;
+        let replay = Replay {
+          key: key.clone(),
+          input_hash: input_hash.clone(),
+          response: response.stored(),
+          now,
+          retention_ms: self.idempotency_retention_ms,
+        };
+        (Some(response), Some(replay))
+      }
+      _ => (None, None),
     };
-    let outcome = self.run(op, &call).await?;
+    let op = Op::CreateInvites { invites, replay };
+    let (outcome, response) = match response {
+      Some(response) => (self.run(op, &call).await?, response),
+      None => {
+        let (outcome, response) = tokio::join!(self.run(op, &call), cpu_work(small, respond));
+        (outcome?, response?)
+      }
+    };
     Ok(match outcome.done {
       Done::Replayed(json) => Reply {
         replayed: true,
