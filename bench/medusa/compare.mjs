@@ -433,7 +433,6 @@ function peakRssKiB() {
 async function rssFloorChild(n) {
   const data = emails(n, "child-batch")
   const bus = recordingBus()
-  const eld = monitorEventLoopDelay({ resolution: 1 })
   const [ms] = await timed(async () => {
     const now = Date.now()
     const { rows } = inviteRows(n, "child-floor")
@@ -445,7 +444,7 @@ async function rssFloorChild(n) {
     await bus.emit(messages)
     return dtos
   })
-  process.send({ batch: n, batchMs: ms, maxRssKiB: peakRssKiB(), eldMaxMs: eld.max / 1e6, eldP99Ms: 0 }, () => process.exit(0))
+  process.send({ batch: n, batchMs: ms, maxRssKiB: peakRssKiB() }, () => process.exit(0))
 }
 
 async function child(kind, n, dir) {

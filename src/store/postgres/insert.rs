@@ -262,31 +262,32 @@ type PartInsert<'a> = Pin<Box<dyn Future<Output = Result<Vec<tokio_postgres::Row
 pub(super) async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
   let locks = email_locks(invites.iter().map(|invite| invite.email.as_str()));
   execute_batch(connection, &locks, "cannot lock the emails").await?;
+  let statement = prepared(connection, INSERT_INVITES).await?;
   // The outbox row, if any, is the caller's to write (`lifecycle::run`).
-  let found = insert_in_parts(connection, invites, None, 0).await?;
+  let found = insert_in_parts(connection, &statement, invites, None, 0).await?;
   refusal(found, invites).map(|_| ())
 }
 
-/// Runs `INSERT_INVITES` over the batch, a part of at most `PART_ROWS` rows at a time, inside
-/// an open transaction; the outbox row goes with the last part. Each part is sent while the
-/// one before it runs, so the server never waits for the next one (and at most two parts'
-/// messages exist at once). Returns every row the statements found; when any part found a
+/// Runs `statement` (`INSERT_INVITES`, prepared) over the batch, a part of at most
+/// `PART_ROWS` rows at a time, inside an open transaction; the outbox row goes with the last
+/// part. Each part is sent while the one before it runs, so the server never waits for the
+/// next one (and at most two parts' messages exist at once); the first is sent when this
+/// future is first polled. Returns every row the statements found; when any part found a
 /// conflict, none of them inserted anything the transaction may keep (the caller rolls back,
-/// or the statement inserted nothing).
+/// or the one statement inserted nothing).
 async fn insert_in_parts(
   connection: &Object,
+  statement: &tokio_postgres::Statement,
   invites: &[Invite],
   outbox: Option<&str>,
   now: i64,
 ) -> Result<Vec<tokio_postgres::Row>> {
-  let statement = prepared(connection, INSERT_INVITES).await?;
   let write = !repeats_itself(invites);
   let parts = invites.len().div_ceil(PART_ROWS);
   let mut running: Option<PartInsert<'_>> = None;
   let mut found = Vec::new();
   for (index, part) in invites.chunks(PART_ROWS).enumerate() {
     let outbox = outbox.filter(|_| index + 1 == parts);
-    let statement = &statement;
     let mut next: PartInsert<'_> = Box::pin(async move {
       let columns = InviteColumns::new(part, write, outbox, now);
       connection
@@ -311,29 +312,6 @@ async fn insert_in_parts(
   Ok(found)
 }
 
-/// Runs `statement` in a transaction of its own, in one network round trip: `begin` with the
-/// email locks of `invites`, the statement and `commit` are pipelined (tokio-postgres sends
-/// requests in the order their futures are first polled). When the statement fails,
-/// PostgreSQL turns the `commit` of the aborted transaction into a rollback.
-async fn alone(
-  connection: &Object,
-  invites: &[Invite],
-  statement: &str,
-  params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-) -> Result<Vec<tokio_postgres::Row>> {
-  let statement = prepared(connection, statement).await?;
-  let begin = begin_with_locks(invites);
-  let (begun, rows, committed) = tokio::join!(
-    connection.batch_execute(&begin),
-    connection.query(&statement, params),
-    connection.batch_execute("commit"),
-  );
-  begun.map_err(|error| database_error("cannot begin a transaction", error))?;
-  let rows = rows.map_err(|error| insert_failure(error, invites))?;
-  committed.map_err(|error| database_error("cannot commit", error))?;
-  Ok(rows)
-}
-
 /// `begin` and the email locks of `invites`, as one simple query.
 fn begin_with_locks(invites: &[Invite]) -> String {
   format!(
@@ -342,9 +320,13 @@ fn begin_with_locks(invites: &[Invite]) -> String {
   )
 }
 
-/// Inserts a batch in a transaction of its own (see `alone`). `outbox`: the call's event
-/// record, to store in the same statement; returns its row's id. A batch of more than
-/// `PART_ROWS` goes in parts (`insert_in_parts`), and its commit waits for their answers.
+/// Inserts a batch in a transaction of its own. `outbox`: the call's event record, to store
+/// with the batch; returns its row's id. `begin` with the email locks and the parts are
+/// pipelined (tokio-postgres sends requests in the order their futures are first polled, and
+/// the statement is prepared before, so the first part goes out on the first poll). A batch
+/// of one part is one network round trip: its `commit` is pipelined too (when the statement
+/// fails, PostgreSQL turns the `commit` of the aborted transaction into a rollback; a refusal
+/// inserted nothing). With several parts, `commit` or `rollback` waits for their answers.
 pub(super) async fn insert_invites_alone(
   connection: &Object,
   invites: &[Invite],
@@ -354,17 +336,24 @@ pub(super) async fn insert_invites_alone(
   if let [invite] = invites {
     return insert_one_alone(connection, invite, outbox, now).await;
   }
+  let statement = prepared(connection, INSERT_INVITES).await?;
+  let begin = begin_with_locks(invites);
+  let begin_failure = |error| database_error("cannot begin a transaction", error);
+  let commit_failure = |error| database_error("cannot commit", error);
+  let parts = insert_in_parts(connection, &statement, invites, outbox, now);
   if invites.len() <= PART_ROWS {
-    let columns = InviteColumns::new(invites, !repeats_itself(invites), outbox, now);
-    let found = alone(connection, invites, INSERT_INVITES, &columns.params()).await?;
+    let (begun, found, committed) = tokio::join!(
+      connection.batch_execute(&begin),
+      parts,
+      connection.batch_execute("commit"),
+    );
+    begun.map_err(begin_failure)?;
+    let found = found?;
+    committed.map_err(commit_failure)?;
     return refusal(found, invites);
   }
-  let begin = begin_with_locks(invites);
-  let (begun, found) = tokio::join!(
-    connection.batch_execute(&begin),
-    insert_in_parts(connection, invites, outbox, now),
-  );
-  begun.map_err(|error| database_error("cannot begin a transaction", error))?;
+  let (begun, found) = tokio::join!(connection.batch_execute(&begin), parts);
+  begun.map_err(begin_failure)?;
   let outcome = found.and_then(|found| refusal(found, invites));
   let end = if outcome.is_ok() {
     "commit"
@@ -373,17 +362,17 @@ pub(super) async fn insert_invites_alone(
   };
   let ended = connection.batch_execute(end).await;
   let outbox_id = outcome?;
-  ended.map_err(|error| database_error("cannot commit", error))?;
+  ended.map_err(commit_failure)?;
   Ok(outbox_id)
 }
 
 /// One invite, in a transaction of its own: the common single call, as a function (created
 /// with the schema), so that the call is one statement in autocommit: one message and one
 /// commit, as a plain insert is. Its name carries a version: a change of its body or its
-/// arguments takes a new name, so that modules of two versions can share a database. It first takes the email's
-/// advisory lock (`$13`, `$14`: see `email_locks`); each statement of a volatile function reads a
-/// snapshot taken when the statement starts, so the statement after the lock sees every user
-/// committed before the lock was granted. The unique indexes check the id and the email as the
+/// arguments takes a new name, so that modules of two versions can share a database. It
+/// first takes the email's advisory lock (`$13`, `$14`: see `email_locks`); each statement of
+/// a volatile function reads a snapshot taken when the statement starts, so the statement
+/// after the lock sees every user committed before the lock was granted. The unique indexes check the id and the email as the
 /// row goes in (`on conflict do nothing`); only the live users holding the email are looked up.
 /// It says whether a live user holds the email, whether the row went in, and the outbox row's
 /// id, if it wrote one.
