@@ -5,10 +5,11 @@
 //! protocol (lock the key, look, write, save) is `lifecycle::create_invites`.
 
 use serde::Serialize;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::error::Result;
 use crate::invite::Invite;
+use crate::wire::{self, RawItems};
 
 /// A call's idempotency record: the response of a successful call, found again by the key and
 /// a hash of the input while it is younger than the retention.
@@ -31,16 +32,27 @@ impl Replay {
 /// SHA-256 (hex) of a call's input: the method, whether one object or an array was passed,
 /// and the items as re-serialized from their parsed form (the same input gives the same
 /// bytes). Records stored by earlier versions keep matching: the recipe never changes.
-pub fn input_hash(method: &str, single: bool, items: &[Value]) -> String {
+pub fn input_hash(method: &str, single: bool, items: &RawItems) -> Result<String> {
   let mut hasher = Sha256::new();
   hasher.update(method.as_bytes());
   hasher.update([0, u8::from(single)]);
-  hasher.update(serde_json::to_string(items).unwrap_or_default().as_bytes());
-  hasher
-    .finalize()
-    .iter()
-    .map(|byte| format!("{byte:02x}"))
-    .collect()
+  // The items as serde_json writes them once parsed (as earlier versions hashed them, so that
+  // their records still match), one at a time.
+  hasher.update(b"[");
+  for (index, raw) in items.iter().enumerate() {
+    if index > 0 {
+      hasher.update(b",");
+    }
+    hasher.update(wire::item(raw)?.to_string().as_bytes());
+  }
+  hasher.update(b"]");
+  Ok(
+    hasher
+      .finalize()
+      .iter()
+      .map(|byte| format!("{byte:02x}"))
+      .collect(),
+  )
 }
 
 /// The response of a `createInvites` call: `json` is `{now, expiresAt, ids, times}`; the JS side
@@ -117,17 +129,44 @@ mod tests {
   use super::*;
   use serde_json::json;
 
+  fn raw_items(json: &str) -> RawItems {
+    serde_json::from_str(json).unwrap()
+  }
+
   #[test]
   fn the_hash_depends_on_the_method_the_form_and_the_items() {
-    let items = [json!({"email": "a@x.y"})];
-    let hash = input_hash("createInvites", false, &items);
+    let items = raw_items(r#"[{"email":"a@x.y"}]"#);
+    let hash = input_hash("createInvites", false, &items).unwrap();
     assert_eq!(hash.len(), 64);
-    assert_eq!(hash, input_hash("createInvites", false, &items));
-    assert_ne!(hash, input_hash("createInvites", true, &items));
-    assert_ne!(hash, input_hash("createUsers", false, &items));
+    let hash_of = |method, single, items: &RawItems| input_hash(method, single, items).unwrap();
+    assert_eq!(hash, hash_of("createInvites", false, &items));
+    assert_ne!(hash, hash_of("createInvites", true, &items));
+    assert_ne!(hash, hash_of("createUsers", false, &items));
     assert_ne!(
       hash,
-      input_hash("createInvites", false, &[json!({"email": "b@x.y"})])
+      hash_of("createInvites", false, &raw_items(r#"[{"email":"b@x.y"}]"#))
+    );
+    // Spelled differently, the same values: the same hash.
+    assert_eq!(
+      hash,
+      hash_of(
+        "createInvites",
+        false,
+        &raw_items(r#"[ { "email" : "a@x.y" } ]"#)
+      )
+    );
+  }
+
+  /// The hash of this input as earlier versions computed it (over the parsed items
+  /// re-serialized whole): records they stored must keep matching.
+  #[test]
+  fn the_hash_is_the_one_earlier_versions_stored() {
+    let items = raw_items(
+      r#"[{"email":"a@x.y","metadata":{"$json":"{\"n\":1e+21,\"s\":\"\\u001f\"}"}},{"email":"b@x.y","accepted":true,"roles":{"$array":["r1"]},"n":1E+21,"m":-0,"x":5.0}]"#,
+    );
+    assert_eq!(
+      input_hash("createInvites", false, &items).unwrap(),
+      "5ac2e919c03b3282bde6d558a14480614e1583bc50a22920860d9e628521edd1"
     );
   }
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::invite::{InviteUpdate, NewInvite, NewUser};
 use crate::users::UserUpdate;
-use crate::wire::WireValue;
+use crate::wire::{self, RawItems, WireValue};
 
 pub const NOT_AN_INVITE: &str =
   "createInvites expects an invite object or an array of invite objects";
@@ -18,19 +18,19 @@ pub const MAX_KEY_CHARS: usize = 512;
 /// An email longer than this cannot be delivered (RFC 5321 path limit).
 const MAX_EMAIL_CHARS: usize = 254;
 
-pub fn invites(items: &[Value]) -> Result<Vec<NewInvite>> {
+pub fn invites(items: &RawItems) -> Result<Vec<NewInvite>> {
   items
     .iter()
     .enumerate()
-    .map(|(index, item)| invite(item).map_err(|error| error.at(index)))
+    .map(|(index, raw)| invite(&wire::item(raw)?).map_err(|error| error.at(index)))
     .collect()
 }
 
-pub fn users(items: &[Value]) -> Result<Vec<NewUser>> {
+pub fn users(items: &RawItems) -> Result<Vec<NewUser>> {
   items
     .iter()
     .enumerate()
-    .map(|(index, item)| user(item).map_err(|error| error.at(index)))
+    .map(|(index, raw)| user(&wire::item(raw)?).map_err(|error| error.at(index)))
     .collect()
 }
 
@@ -401,8 +401,16 @@ mod tests {
   use super::*;
   use serde_json::json;
 
+  /// Items as the JS side sends them: each one's JSON text.
+  fn raw(items: &[Value]) -> RawItems {
+    items
+      .iter()
+      .map(|item| serde_json::value::to_raw_value(item).unwrap())
+      .collect()
+  }
+
   fn message(item: Value) -> String {
-    invites(&[item]).unwrap_err().message
+    invites(&raw(&[item])).unwrap_err().message
   }
 
   #[test]
@@ -438,11 +446,11 @@ mod tests {
 
   #[test]
   fn fields_keep_their_values_and_defaults() {
-    let parsed = &invites(&[json!({
+    let parsed = &invites(&raw(&[json!({
       "email": "a@b.c", "accepted": null, "metadata": {"$json": "{\"x\":1}"},
       "roles": {"$array": ["admin"]}, "id": "", "created_at": "2024-01-01T00:00:00.5Z",
       "updated_at": {"$date": 5}
-    })])
+    })]))
     .unwrap()[0];
     assert_eq!(parsed.id, None);
     assert!(!parsed.accepted);
@@ -477,7 +485,7 @@ mod tests {
 
   #[test]
   fn the_failing_item_is_named() {
-    let error = invites(&[json!({"email": "a@b.c"}), json!({"$t": "null"})]).unwrap_err();
+    let error = invites(&raw(&[json!({"email": "a@b.c"}), json!({"$t": "null"})])).unwrap_err();
     assert_eq!(error.index, Some(1));
     assert_eq!(error.message, NOT_AN_INVITE);
   }

@@ -3,7 +3,21 @@
 //! `{"$t": "<type name>"}`, `{"$date": ms | null}`, `{"$json": "<JSON.stringify text>"}`,
 //! `{"$array": [...]}`. Plain strings, booleans, finite numbers and `null` arrive as they are.
 
+use serde_json::value::RawValue;
 use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// A create call's items as the JS side sent them, each one's JSON text. An item becomes a
+/// `Value` only when it is read, one at a time: a batch of 100,000 parsed whole would hold
+/// some 45 MB of maps at once.
+pub type RawItems = Vec<Box<RawValue>>;
+
+/// One item of `RawItems`, parsed.
+pub fn item(raw: &RawValue) -> Result<Value> {
+  serde_json::from_str(raw.get())
+    .map_err(|error| Error::unexpected_state(format!("Malformed input from the JS layer: {error}")))
+}
 
 /// One input value, as the validation sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -13,6 +13,7 @@ use crate::lifecycle::EventsMode;
 use crate::query::{Entity, Query};
 use crate::service::{cpu_work, CallOptions, InviteModule, Reply};
 use crate::validation;
+use crate::wire::RawItems;
 
 /// Medusa's methods (and the transaction and outbox calls), as `lib/service.js` names them
 /// (`METHODS`).
@@ -110,7 +111,7 @@ pub struct CallInput {
   #[serde(default)]
   single: bool,
   #[serde(default)]
-  items: Vec<Value>,
+  items: RawItems,
   #[serde(default)]
   args: Map<String, Value>,
 }
@@ -167,7 +168,8 @@ impl CallInput {
     let input_hash = context
       .idempotency_key
       .as_ref()
-      .map(|_| idempotency::input_hash(method.name(), self.single, &self.items));
+      .map(|_| idempotency::input_hash(method.name(), self.single, &self.items))
+      .transpose()?;
     let events = match self.events.as_deref() {
       None => EventsMode::Ignore,
       Some("direct") => EventsMode::Return,
