@@ -18,6 +18,9 @@ const NOT_BEFORE_TYPE: &str =
   "\"notBefore\" should be a number of seconds or string representing a timespan";
 const MISSING_SECRET_OR_EXPIRY: &str =
   "JWT secret and expiresIn must be provided when generating a token";
+/// The longest HMAC signature (HS512) in base64url, and ES256's; an RSA or ES384 signature
+/// grows its token once.
+const SIGNATURE_CHARS: usize = 86;
 /// JS `Date` range: ±8.64e15 ms. Spans beyond it cannot produce a valid `expires_at`.
 const MAX_SPAN_SECONDS: f64 = 8.64e12;
 
@@ -184,7 +187,9 @@ impl TokenSigner {
     }
     payload.push(b'}');
 
-    let mut token = String::with_capacity(self.header_prefix.len() + payload.len() * 2 + 90);
+    // Allocated at its final size: a batch's tokens are most of what it holds.
+    let capacity = self.header_prefix.len() + (payload.len() * 4).div_ceil(3) + 1 + SIGNATURE_CHARS;
+    let mut token = String::with_capacity(capacity);
     token.push_str(&self.header_prefix);
     URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
     // The error text of a failed signature never includes the key or the message.
