@@ -638,8 +638,8 @@ describe("PostgreSQL backend", { skip }, () => {
       assert.equal(psql(db, `select md5(string_agg(id || '|' || email || '|' || token, ',' order by (id || '|' || email || '|' || token) collate "C")) from invite where email like 'bulk%'`), digest(pairs))
     })
 
-    // Batches over 10,000 rows go in as statements of 10,000 in one transaction.
-    test("a batch of 25,001 (three statements) is written whole: its roles, one outbox row for the call", async () => {
+    // Batches over 2,500 rows go in as statements of 2,500 in one transaction.
+    test("a batch of 25,001 (eleven statements) is written whole: its roles, one outbox row for the call", async () => {
       const db = newDatabase()
       const emitted: number[] = []
       const service = open({ database: urlOf(db), eventBus: { emit: async (messages: unknown[]) => void emitted.push(messages.length) } } as PgOptions)
@@ -656,16 +656,16 @@ describe("PostgreSQL backend", { skip }, () => {
     test("a conflict in the last statement of a batch in parts refuses it whole, with Medusa's message and index", async () => {
       const db = newDatabase()
       const service = open({ database: urlOf(db), eventBus: { emit: async () => {} } } as PgOptions)
-      await service.createInvites({ email: "parts24000@example.com" })
+      await service.createInvites({ email: "parts25000@example.com" })
       await service.createUsers({ email: "user@example.com" })
       const emails = emailsOf("parts", 25_001)
       const error = await rejection(service.createInvites(emails.map((email) => ({ email }))))
-      assertMedusaError(error, "invalid_data", "Invite with email: parts24000@example.com, already exists.")
-      assert.equal(error.index, 24_000)
+      assertMedusaError(error, "invalid_data", "Invite with email: parts25000@example.com, already exists.")
+      assert.equal(error.index, 25_000)
       assert.equal(scalar(db, `select count(*) from invite`), 1)
       assert.equal(scalar(db, `select count(*) from medusa_invites_outbox`), 2, "the invite's and the user's calls only")
       // A user in the last part wins over an invite conflict in an earlier part, as in one statement.
-      const userLast = emails.map((email, i) => ({ email: i === 25_000 ? "user@example.com" : i === 3 ? "parts24000@example.com" : email }))
+      const userLast = emails.map((email, i) => ({ email: i === 25_000 ? "user@example.com" : i === 3 ? "parts25000@example.com" : email }))
       const users = await rejection(service.createInvites(userLast))
       assertMedusaError(users, "invalid_data", "User account for following email(s) already exist: user@example.com")
       assert.equal(scalar(db, `select count(*) from invite`), 1)

@@ -251,9 +251,11 @@ fn insert_failure(error: tokio_postgres::Error, invites: &[Invite]) -> Error {
 }
 
 /// Batches larger than this go in as several statements of this many rows, in one
-/// transaction: the message of a statement holds all its rows (tokens included) and stays
-/// allocated, at its largest size, in the connection's write buffer.
-const PART_ROWS: usize = 10_000;
+/// transaction. The message of a statement holds all its rows (tokens included) and stays
+/// allocated, at its largest size, in the connection's buffers (parts of 10,000 left 19 MB
+/// there after a batch of 100,000; of 2,500, 6 MB). And each part is encoded while the server
+/// runs the one before: a batch of 10,000 in four parts is ~6% faster than in one statement.
+const PART_ROWS: usize = 2_500;
 
 /// The statement of one part of a batch, sent or not yet.
 type PartInsert<'a> = Pin<Box<dyn Future<Output = Result<Vec<tokio_postgres::Row>>> + Send + 'a>>;
