@@ -120,8 +120,26 @@ async function deliver({ eventBus, messageAggregator, preventReleaseEvents }, ma
   await eventBus.emit(messages, { internal: true });
 }
 
+/**
+ * Lets the events of `record` that list the same ids as `ids` (createInvites: its result's
+ * ids) use that array, so the DTOs and the messages share one set of id strings instead of
+ * two parsed copies (6 MB for 100,000 invites).
+ */
+function shareIds(record, ids) {
+  for (const event of record.events) {
+    if (event.ids !== ids && sameIds(event.ids, ids)) event.ids = ids;
+  }
+}
+
+function sameIds(a, b) {
+  if (!Array.isArray(a) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 module.exports = {
   messagesOf,
+  shareIds,
   inviteCreatedMessages,
   inviteUpdatedMessages,
   inviteDeletedMessages,

@@ -6,7 +6,7 @@ const {
   encodeInvite, encodeUser, encodeInviteUpdate, encodeUserUpdate, encodeIds, encodeQuery, encodeConfig, encodeToken, encodeText, encodeContext,
   isRefusal, checkLength,
 } = require("./wire");
-const { messagesOf, deliver } = require("./events");
+const { messagesOf, deliver, shareIds } = require("./events");
 const { Outbox } = require("./outbox");
 const { InviteTransaction, joinTransaction, reserveDelivery, markClosed } = require("./transaction");
 const { NativeChannel, nativeOptionNames } = require("./native");
@@ -54,7 +54,7 @@ function encodeList(data, encodeItem) {
 /**
  * A batch in wire form: `{ single, items, rest }`. Its shape and first part are read now;
  * `await rest()` reads the other parts, a turn of the event loop apart, and resolves with
- * the items' JSON text.
+ * the items' JSON text, a part at a time (each part's items joined by commas, no brackets).
  */
 function encodeBatch(data, encodeItem, method) {
   const what = `The input of ${method}`;
@@ -65,8 +65,8 @@ function encodeBatch(data, encodeItem, method) {
   });
   const { items } = batch;
   if (batch.single) {
-    const json = JSON.stringify(items);
-    return { ...batch, rest: async () => json };
+    const json = JSON.stringify(items).slice(1, -1);
+    return { ...batch, rest: async () => [json] };
   }
   const encodePart = (start) => {
     const end = Math.min(start + PART, items.length);
@@ -81,7 +81,7 @@ function encodeBatch(data, encodeItem, method) {
       await nextTurn();
       parts.push(encodePart(start));
     }
-    return `[${parts.join(",")}]`;
+    return parts;
   };
   return { ...batch, rest };
 }
@@ -94,11 +94,16 @@ function callInput(args, context, transaction, events) {
   return { context: context.wire, transaction: transaction?.id, events, args };
 }
 
-/** A batch call's input, as JSON text: the items go in as the parts `encodeBatch` wrote. */
+/**
+ * A batch call's input, as JSON text: the items go in as the parts `encodeBatch` wrote, all
+ * joined once (a large batch's input is written once, not once per concatenation).
+ */
 async function batchInput(batch, context, transaction, events) {
-  const items = await batch.rest();
+  const parts = await batch.rest();
   const head = JSON.stringify({ context: context.wire, transaction: transaction?.id, events, single: batch.single });
-  return `${head.slice(0, -1)},"items":${items}}`;
+  parts[0] = `${head.slice(0, -1)},"items":[${parts[0]}`;
+  parts[parts.length - 1] += "]}";
+  return parts.join(",");
 }
 
 /** Medusa's other form of an update: `{ selector, data }` (filters, and the fields to set). */
@@ -204,6 +209,7 @@ class UserModuleService {
     }
     this.#outbox?.opened();
     const record = reply.events;
+    if (record && Array.isArray(reply.ok?.ids)) shareIds(record, reply.ok.ids);
     const deliverEvents = record && (() => this.#deliver(context, record, reply.outbox));
     if (delivery) delivery.done(deliverEvents);
     else if (deliverEvents) await deliverEvents();
