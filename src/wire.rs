@@ -13,10 +13,15 @@ use crate::error::{Error, Result};
 /// some 45 MB of maps at once.
 pub type RawItems = Vec<Box<RawValue>>;
 
+/// JSON from `lib/service.js`; anything it cannot have written is a bug on the JS side.
+pub fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+  serde_json::from_str(json)
+    .map_err(|error| Error::unexpected_state(format!("Malformed input from the JS layer: {error}")))
+}
+
 /// One item of `RawItems`, parsed.
 pub fn item(raw: &RawValue) -> Result<Value> {
-  serde_json::from_str(raw.get())
-    .map_err(|error| Error::unexpected_state(format!("Malformed input from the JS layer: {error}")))
+  parse(raw.get())
 }
 
 /// One input value, as the validation sees it.

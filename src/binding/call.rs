@@ -13,7 +13,7 @@ use crate::lifecycle::EventsMode;
 use crate::query::{Entity, Query};
 use crate::service::{cpu_work, CallOptions, InviteModule, Reply};
 use crate::validation;
-use crate::wire::RawItems;
+use crate::wire::{self, RawItems};
 
 /// Medusa's methods (and the transaction and outbox calls), as `lib/service.js` names them
 /// (`METHODS`).
@@ -124,12 +124,7 @@ impl CallInput {
   /// `lib/service.js` writes is a bug on the JS side.
   pub async fn read(json: String) -> Result<CallInput> {
     let small = json.len() <= SMALL_INPUT;
-    cpu_work(small, move || {
-      serde_json::from_str(&json).map_err(|error| {
-        Error::unexpected_state(format!("Malformed input from the JS layer: {error}"))
-      })
-    })
-    .await
+    cpu_work(small, move || wire::parse(&json)).await
   }
 
   fn arg(&self, name: &str) -> &Value {
