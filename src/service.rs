@@ -37,7 +37,8 @@ pub struct CallOptions {
   pub context: CallContext,
   /// A transaction issued by `begin`; `None` gives the call a transaction of its own.
   pub transaction: Option<u64>,
-  /// The hash of the call's input (`idempotency::input_hash`) when it has an idempotency key.
+  /// The hash of a createInvites call's input (`idempotency::InputHash`) when it has an
+  /// idempotency key.
   pub input_hash: Option<String>,
   /// What to do with the call's events.
   pub events: EventsMode,

@@ -18,11 +18,17 @@ pub const MAX_KEY_CHARS: usize = 512;
 /// An email longer than this cannot be delivered (RFC 5321 path limit).
 const MAX_EMAIL_CHARS: usize = 254;
 
-pub fn invites(items: &RawItems) -> Result<Vec<NewInvite>> {
+/// The invites of a createInvites batch; `parsed` sees each item as it is parsed (the
+/// idempotency hash is taken from them, so an item is parsed once).
+pub fn invites(items: &RawItems, mut parsed: impl FnMut(&Value)) -> Result<Vec<NewInvite>> {
   items
     .iter()
     .enumerate()
-    .map(|(index, raw)| invite(&wire::item(raw)?).map_err(|error| error.at(index)))
+    .map(|(index, raw)| {
+      let item = wire::item(raw)?;
+      parsed(&item);
+      invite(&item).map_err(|error| error.at(index))
+    })
     .collect()
 }
 
@@ -410,7 +416,7 @@ mod tests {
   }
 
   fn message(item: Value) -> String {
-    invites(&raw(&[item])).unwrap_err().message
+    invites(&raw(&[item]), |_| {}).unwrap_err().message
   }
 
   #[test]
@@ -446,11 +452,14 @@ mod tests {
 
   #[test]
   fn fields_keep_their_values_and_defaults() {
-    let parsed = &invites(&raw(&[json!({
-      "email": "a@b.c", "accepted": null, "metadata": {"$json": "{\"x\":1}"},
-      "roles": {"$array": ["admin"]}, "id": "", "created_at": "2024-01-01T00:00:00.5Z",
-      "updated_at": {"$date": 5}
-    })]))
+    let parsed = &invites(
+      &raw(&[json!({
+        "email": "a@b.c", "accepted": null, "metadata": {"$json": "{\"x\":1}"},
+        "roles": {"$array": ["admin"]}, "id": "", "created_at": "2024-01-01T00:00:00.5Z",
+        "updated_at": {"$date": 5}
+      })]),
+      |_| {},
+    )
     .unwrap()[0];
     assert_eq!(parsed.id, None);
     assert!(!parsed.accepted);
@@ -485,7 +494,11 @@ mod tests {
 
   #[test]
   fn the_failing_item_is_named() {
-    let error = invites(&raw(&[json!({"email": "a@b.c"}), json!({"$t": "null"})])).unwrap_err();
+    let error = invites(
+      &raw(&[json!({"email": "a@b.c"}), json!({"$t": "null"})]),
+      |_| {},
+    )
+    .unwrap_err();
     assert_eq!(error.index, Some(1));
     assert_eq!(error.message, NOT_AN_INVITE);
   }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::output;
 use crate::context::{self, IsolationLevel, INVALID_ISOLATION_LEVEL};
 use crate::error::{Error, Result};
-use crate::idempotency;
+use crate::idempotency::InputHash;
 use crate::lifecycle::EventsMode;
 use crate::query::{Entity, Query};
 use crate::service::{cpu_work, CallOptions, InviteModule, Reply};
@@ -157,14 +157,10 @@ impl CallInput {
     }
   }
 
-  /// How the call runs; the input hash only when an idempotency key asks for one.
-  fn options(&self, method: Method) -> Result<CallOptions> {
+  /// How the call runs (its input hash, when an idempotency key asks for one, is taken as
+  /// the batch is validated: see `dispatch`).
+  fn options(&self) -> Result<CallOptions> {
     let context = context::validate(&self.context)?;
-    let input_hash = context
-      .idempotency_key
-      .as_ref()
-      .map(|_| idempotency::input_hash(method.name(), self.single, &self.items))
-      .transpose()?;
     let events = match self.events.as_deref() {
       None => EventsMode::Ignore,
       Some("direct") => EventsMode::Return,
@@ -178,7 +174,7 @@ impl CallInput {
     Ok(CallOptions {
       context,
       transaction: self.transaction,
-      input_hash,
+      input_hash: None,
       events,
     })
   }
@@ -190,12 +186,24 @@ pub async fn dispatch(
   method: Method,
   input: CallInput,
 ) -> Result<Reply> {
-  let call = input.options(method)?;
+  let mut call = input.options()?;
   let outcome = match method {
     Method::CreateInvites => {
-      // A batch's items are checked on the blocking pool when many (see `cpu_work`).
+      // A batch's items are checked, and hashed for an idempotency key, on the blocking pool
+      // when many (see `cpu_work`).
       let small = input.items.len() <= 64;
-      let batch = cpu_work(small, move || validation::invites(&input.items)).await?;
+      let keyed = call.context.idempotency_key.is_some();
+      let (batch, input_hash) = cpu_work(small, move || {
+        let mut hash = keyed.then(|| InputHash::new(method.name(), input.single));
+        let batch = validation::invites(&input.items, |item| {
+          if let Some(hash) = &mut hash {
+            hash.item(item);
+          }
+        })?;
+        Ok((batch, hash.map(InputHash::finish)))
+      })
+      .await?;
+      call.input_hash = input_hash;
       return module.create_invites(batch, call).await;
     }
     Method::CreateUsers => {
