@@ -2,7 +2,7 @@
 import { test, describe } from "node:test"
 import assert from "node:assert/strict"
 import type { InviteDTO } from ".."
-import { assertStoredJson, count, rows, tokenPart, withModule } from "./helpers"
+import { assertStoredJson, count, expectedMessages, rejection, rows, tokenPart, withModule } from "./helpers"
 
 const DTO_KEYS = [
   "id", "email", "accepted", "token", "expires_at", "metadata", "created_at", "updated_at", "deleted_at", "roles",
@@ -394,6 +394,64 @@ describe("shape in equals shape out", () => {
       assert.deepEqual(result, [])
       assert.equal(count(m.file), 1)
     })
+  })
+})
+
+// Batches of 1,000 to 20,000 invites get their result ahead of the write, and their DTOs are
+// built while it runs (src/binding/call.rs, EARLY_RESULT_SIZES): the sizes on both sides of
+// that range must come out the same, and a write that fails after the result went ahead must
+// leave nothing behind.
+describe("large batches (result sent ahead of the write)", () => {
+  for (const size of [999, 1_000, 20_000, 20_001]) {
+    test(`a batch of ${size}: DTOs in input order, as stored, and its events`, async () => {
+      await withModule(async (m) => {
+        const emails = Array.from({ length: size }, (_, i) => `ahead-${size}-${i}@example.com`)
+        const result = await m.service.createInvites(emails.map((email, i) => (i === 7 ? { email, metadata: { n: i }, roles: ["admin"] } : { email })))
+        assert.equal(result.length, size)
+        assert.deepEqual(result.map((dto) => dto.email), emails)
+        for (const dto of [result[0], result[7], result[size - 1]]) assertDtoShape(dto)
+        assert.deepEqual(result[7].metadata, { n: 7 })
+        assert.deepEqual(result[7].roles, ["admin"])
+        assert.equal(result[0].metadata, null)
+        assert.equal(new Set(result.map((dto) => dto.token)).size, size, "one token each")
+        assert.equal(count(m.file), size)
+        const sample = [0, 7, size >> 1, size - 1].map((i) => result[i])
+        const stored = rows<{ id: string; email: string; token: string }>(
+          m.file,
+          `select id, email, token from invite where id in (${sample.map((dto) => `'${dto.id}'`).join(", ")}) order by id`,
+        )
+        assert.deepEqual(stored, sample.map(({ id, email, token }) => ({ id, email, token })), "the DTOs' ids, emails and tokens as stored")
+        assert.equal(m.bus.calls.length, 1, "one emit")
+        assert.deepEqual(m.bus.calls[0].options, { internal: true })
+        assert.deepEqual(m.bus.calls[0].messages, expectedMessages(result.map((dto) => dto.id)))
+      })
+    })
+  }
+
+  test("a batch of 1,000 refused by its last item rejects, writes nothing and emits nothing", async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on("unhandledRejection", onUnhandled)
+    try {
+      await withModule(async (m) => {
+        await m.service.createInvites({ email: "taken@example.com" })
+        m.bus.calls.length = 0
+        const data = Array.from({ length: 1_000 }, (_, i) => ({ email: i === 999 ? "taken@example.com" : `refused-${i}@example.com` }))
+        const error = await rejection(m.service.createInvites(data))
+        assert.equal(error.type, "invalid_data")
+        assert.equal(error.message, "Invite with email: taken@example.com, already exists.")
+        assert.equal(count(m.file), 1)
+        assert.deepEqual(m.bus.calls, [])
+        // The same batch without the conflict then goes in whole.
+        data[999] = { email: "free@example.com" }
+        assert.equal((await m.service.createInvites(data)).length, 1_000)
+        assert.equal(count(m.file), 1_001)
+      })
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.deepEqual(unhandled, [])
+    } finally {
+      process.off("unhandledRejection", onUnhandled)
+    }
   })
 })
 

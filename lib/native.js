@@ -1,6 +1,8 @@
 "use strict";
 // The native module behind a promise API. Each call gets an id; the native side reports
 // `(id, envelope JSON)` through one completion callback per module (see src/binding/mod.rs).
+// A large createInvites batch reports twice: its result ahead (`{"early": result}`, while
+// the invites are written), then the envelope that settles the call.
 const { MedusaError, fromNative } = require("./medusa-error");
 const { currentPlatform, whatToDo } = require("./platform");
 
@@ -44,16 +46,23 @@ const noop = () => {};
  * Reads a call's envelope (src/binding/mod.rs): `{"ok": result, "replayed"?: true,
  * "events"?: record, "outbox"?: id, "retried"?: n}` or `{"error": {type, message, index?},
  * "retried"?: n}`, and `tokens`, the text the native side sends beside it (createInvites'
- * tokens, which then become `ok.tokens`). Resolves with `{ ok, replayed, events, outbox }`;
- * an error becomes a MedusaError, its `index` kept when `withIndex`.
+ * tokens, which then become `ok.tokens`). `{"early": true, …}` in place of `"ok"`: the result
+ * is the one sent ahead (`early`). Resolves with `{ ok, replayed, events, outbox }`; an error
+ * becomes a MedusaError, its `index` kept when `withIndex`.
  */
-function readEnvelope(envelope, tokens, { withIndex }, onRetried) {
+function readEnvelope(envelope, tokens, { withIndex }, early, onRetried) {
   const reply = JSON.parse(envelope);
   if (reply.retried) onRetried?.(reply.retried);
   if (reply.error) throw fromNative(reply.error, { withIndex });
-  if (typeof tokens === "string") reply.ok.tokens = tokens;
+  if (reply.early === true) {
+    if (!early) throw new MedusaError(MedusaError.Types.UNEXPECTED_STATE, "medusa-invites: a result sent ahead was lost");
+    reply.ok = early;
+  } else if (typeof tokens === "string") reply.ok.tokens = tokens;
   return { ok: reply.ok, replayed: reply.replayed === true, events: reply.events, outbox: reply.outbox };
 }
+
+/** The start of a result sent ahead of its envelope (see `early_result` in src/binding/mod.rs). */
+const EARLY = '{"early":{';
 
 /**
  * Keeps the process alive while any call of any module is in flight: the completion callback
@@ -88,15 +97,28 @@ class Pending {
     keepAlive.hold();
   }
 
-  /** Settles call `id` with its envelope (and tokens), or with `thrown` when it could not start. */
+  /**
+   * Settles call `id` with its envelope (and tokens), or with `thrown` when it could not
+   * start. A result sent ahead is kept for the envelope and handed to the call's `onEarly`.
+   */
   complete(id, envelope, tokens, thrown) {
     const call = this.#calls.get(id);
     if (!call) return;
+    if (thrown === undefined && envelope.startsWith(EARLY)) {
+      call.early = JSON.parse(envelope).early;
+      if (typeof tokens === "string") call.early.tokens = tokens;
+      try {
+        call.options.onEarly?.(call.early);
+      } catch {
+        // the envelope still settles the call
+      }
+      return;
+    }
     this.#calls.delete(id);
     keepAlive.release();
     if (thrown) return call.reject(thrown);
     try {
-      call.resolve(readEnvelope(envelope, tokens, call.options, this.onRetried));
+      call.resolve(readEnvelope(envelope, tokens, call.options, call.early, this.onRetried));
     } catch (error) {
       call.reject(error);
     }
@@ -123,12 +145,14 @@ class NativeChannel {
   /**
    * Runs `method` natively with `input` (a CallInput object, or its JSON text); resolves
    * with `{ ok, replayed, events, outbox }`, rejects with a MedusaError (`index` kept when `withIndex`).
+   * `onEarly(result)`: told a large createInvites result sent ahead, before the call settles
+   * (it may still fail).
    */
-  call(method, input = {}, { withIndex = true } = {}) {
+  call(method, input = {}, { withIndex = true, onEarly } = {}) {
     return new Promise((resolve, reject) => {
       const id = this.#nextId;
       this.#nextId = id === MAX_CALL_ID ? 1 : id + 1;
-      this.#pending.add(id, { resolve, reject, options: { withIndex } });
+      this.#pending.add(id, { resolve, reject, options: { withIndex, onEarly } });
       try {
         this.#module.call(id, method, typeof input === "string" ? input : JSON.stringify(input));
       } catch (error) {

@@ -170,8 +170,15 @@ class UserModuleService {
    */
   async createInvites(data, sharedContext) {
     const batch = encodeBatch(data, encodeInvite, "createInvites");
-    const { ok: created } = await this.#call("createInvites", sharedContext, { batch });
-    const dtos = await inviteDtos(batch.items, created);
+    // A large batch's result comes ahead, while its invites are written: the DTOs are built
+    // meanwhile, and returned once the write succeeded.
+    let early;
+    const onEarly = (created) => {
+      early = inviteDtos(batch.items, created);
+      early.catch(() => {}); // awaited below, unless the call fails
+    };
+    const { ok: created } = await this.#call("createInvites", sharedContext, { batch, onEarly });
+    const dtos = await (early ?? inviteDtos(batch.items, created));
     return batch.single ? dtos[0] : dtos;
   }
 
@@ -193,7 +200,7 @@ class UserModuleService {
    * (docs/behaviour.md): after the caller's transaction commits when there is one, else
    * now. Resolves with `{ ok, replayed }`.
    */
-  async #call(method, sharedContext, { args, batch }) {
+  async #call(method, sharedContext, { args, batch, onEarly }) {
     const context = snapshot("sharedContext", () => encodeContext(sharedContext));
     const transaction = joinTransaction(context.transactionManager, this);
     const delivery = transaction ? reserveDelivery(transaction) : undefined;
@@ -202,7 +209,7 @@ class UserModuleService {
     try {
       const input = batch ? await batchInput(batch, context, transaction, events) : callInput(args, context, transaction, events);
       // An error's `index` names an item of an array; one object in has no index.
-      reply = await this.#native.call(method, input, { withIndex: !batch?.single });
+      reply = await this.#native.call(method, input, { withIndex: !batch?.single, onEarly });
     } catch (error) {
       delivery?.failed();
       throw error;

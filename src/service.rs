@@ -55,7 +55,14 @@ pub struct Reply {
   pub events: Option<String>,
   /// The outbox row holding that record, to mark delivered once it is.
   pub outbox: Option<i64>,
+  /// The result went ahead (`EarlyResult`): this reply only settles it, with no `json`.
+  pub early: bool,
 }
+
+/// Takes a createInvites result as soon as it is built, while its invites are still being
+/// written, so that JS builds the DTOs meanwhile; the call's reply then says only whether
+/// the write succeeded (`Reply::early`).
+pub type EarlyResult = Box<dyn FnOnce(Created) + Send>;
 
 impl From<String> for Reply {
   fn from(json: String) -> Self {
@@ -65,6 +72,7 @@ impl From<String> for Reply {
       replayed: false,
       events: None,
       outbox: None,
+      early: false,
     }
   }
 }
@@ -223,6 +231,7 @@ impl InviteModule {
     self: &Arc<Self>,
     batch: Vec<NewInvite>,
     call: CallOptions,
+    early: Option<EarlyResult>,
   ) -> Result<Reply> {
     let now = now_ms();
     if batch.is_empty() {
@@ -238,7 +247,7 @@ impl InviteModule {
       move || Ok(created_response(now, expires_at, &invites))
     };
     // With an idempotency key the response is stored with the invites, so it is built first;
-    // otherwise it is built while they are written.
+    // otherwise it is built while they are written, and goes ahead to `early` if given.
     let (response, replay) = match (&call.context.idempotency_key, &call.input_hash) {
       (Some(key), Some(input_hash)) => {
         let response = respond()?;
@@ -255,18 +264,37 @@ impl InviteModule {
     };
     let op = Op::CreateInvites { invites, replay };
     let (outcome, response) = match response {
-      Some(response) => (self.run(op, &call).await?, response),
+      Some(response) => (self.run(op, &call).await?, Some(response)),
       None => {
-        let (outcome, response) = tokio::join!(self.run(op, &call), cpu_work(small, respond));
+        let respond_now = async {
+          let response = cpu_work(small, respond).await?;
+          Ok::<_, Error>(match early {
+            Some(early) => {
+              early(response);
+              None
+            }
+            None => Some(response),
+          })
+        };
+        let (outcome, response) = tokio::join!(self.run(op, &call), respond_now);
         (outcome?, response?)
       }
     };
-    Ok(match outcome.done {
-      Done::Replayed(json) => Reply {
-        replayed: true,
-        ..Reply::from(json)
+    let outcome = match outcome.done {
+      Done::Replayed(json) => {
+        return Ok(Reply {
+          replayed: true,
+          ..Reply::from(json)
+        })
+      }
+      done => Outcome { done, ..outcome },
+    };
+    Ok(match response {
+      Some(response) => Reply::with_events(response, outcome),
+      None => Reply {
+        early: true,
+        ..Reply::with_events(String::new(), outcome)
       },
-      _ => Reply::with_events(response, outcome),
     })
   }
 

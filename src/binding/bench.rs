@@ -24,13 +24,16 @@ pub async fn bench_floor(options_json: String, count: u32, email_prefix: String)
       .create_invites(
         vec![NewInvite::with_email("open@example.com")],
         CallOptions::default(),
+        None,
       )
       .await?;
     let batch: Vec<NewInvite> = (0..count)
       .map(|n| NewInvite::with_email(format!("{email_prefix}{n}@example.com")))
       .collect();
     let started = std::time::Instant::now();
-    module.create_invites(batch, CallOptions::default()).await?;
+    module
+      .create_invites(batch, CallOptions::default(), None)
+      .await?;
     Ok(started.elapsed().as_nanos().to_string())
   })
   .await

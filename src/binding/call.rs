@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::idempotency::InputHash;
 use crate::lifecycle::EventsMode;
 use crate::query::{Entity, Query};
-use crate::service::{cpu_work, CallOptions, InviteModule, Reply};
+use crate::service::{cpu_work, CallOptions, EarlyResult, InviteModule, Reply};
 use crate::validation;
 use crate::wire::{self, RawItems};
 
@@ -180,11 +180,19 @@ impl CallInput {
   }
 }
 
-/// Runs one call; resolves with its result JSON.
+/// createInvites batches of these sizes send their result ahead (`EarlyResult`): JS builds
+/// their DTOs while the invites are written. Below, the DTOs take less time than the extra
+/// message to JS; above, DTOs built while the write still holds its rows would raise the
+/// peak memory (by 27 MB for 100,000 invites, measured).
+const EARLY_RESULT_SIZES: std::ops::RangeInclusive<usize> = 1_000..=20_000;
+
+/// Runs one call; resolves with its result JSON. `early`: where a large createInvites batch
+/// may send its result ahead.
 pub async fn dispatch(
   module: Arc<InviteModule>,
   method: Method,
   input: CallInput,
+  early: EarlyResult,
 ) -> Result<Reply> {
   let mut call = input.options()?;
   let outcome = match method {
@@ -192,6 +200,9 @@ pub async fn dispatch(
       // A batch's items are checked, and hashed for an idempotency key, on the blocking pool
       // when many (see `cpu_work`).
       let small = input.items.len() <= 64;
+      let early = EARLY_RESULT_SIZES
+        .contains(&input.items.len())
+        .then_some(early);
       let keyed = call.context.idempotency_key.is_some();
       let (batch, input_hash) = cpu_work(small, move || {
         let mut hash = keyed.then(|| InputHash::new(method.name(), input.single));
@@ -204,7 +215,7 @@ pub async fn dispatch(
       })
       .await?;
       call.input_hash = input_hash;
-      return module.create_invites(batch, call).await;
+      return module.create_invites(batch, call, early).await;
     }
     Method::CreateUsers => {
       module

@@ -26,9 +26,10 @@ use napi_derive::napi;
 
 use self::call::{dispatch, CallInput, Method};
 use crate::error::{Error, Result};
+use crate::idempotency::Created;
 use crate::messages::{self, CLOSED};
 use crate::options::ModuleOptions;
-use crate::service::{InviteModule, Reply};
+use crate::service::{EarlyResult, InviteModule, Reply};
 
 /// `(call id, envelope JSON, tokens)`, called on the JS thread. Weak: it never keeps the
 /// process alive by itself (the JS side holds a timer while calls are pending).
@@ -88,9 +89,10 @@ impl NativeModule {
         Err(Error::unexpected_state(CLOSED))
       } else {
         let module = Arc::clone(&module);
+        let early = early_result(Arc::clone(&completion), call_id);
         caught(async move {
           let input = CallInput::read(input_json).await?;
-          dispatch(module, method?, input).await
+          dispatch(module, method?, input, early).await
         })
         .await
       };
@@ -105,6 +107,23 @@ impl NativeModule {
       spin::completed();
     });
   }
+}
+
+/// Sends a createInvites result ahead of its reply: `{"early": result}` and its tokens.
+fn early_result(completion: Arc<Completion>, call_id: u32) -> EarlyResult {
+  Box::new(move |created: Created| {
+    completion.call(
+      FnArgs::from((call_id, early_envelope(created.json), Some(created.tokens))),
+      ThreadsafeFunctionCallMode::NonBlocking,
+    );
+  })
+}
+
+/// `{"early": result}`, in the result's own buffer (`lib/native.js` knows it by its start).
+fn early_envelope(mut result: String) -> String {
+  result.insert_str(0, "{\"early\":");
+  result.push('}');
+  result
 }
 
 /// Inputs from this size (about 10,000 invites) count as large: see `release_free_memory`.
@@ -157,7 +176,15 @@ fn envelope(reply: Result<Reply>, retried: u64) -> (String, Option<String>) {
       // The result's own buffer, grown in place: a large batch's result is never held twice.
       out = reply.json;
       out.reserve(48 + reply.events.as_ref().map_or(0, String::len));
-      out.insert_str(0, "{\"ok\":");
+      // A result sent ahead (`early_result`) is not sent again.
+      out.insert_str(
+        0,
+        if reply.early {
+          "{\"early\":true"
+        } else {
+          "{\"ok\":"
+        },
+      );
       if reply.replayed {
         out.push_str(",\"replayed\":true");
       }
@@ -195,5 +222,42 @@ impl<F: Future> Future for CatchUnwind<F> {
       Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
       Err(panic) => Poll::Ready(Err(panic)),
     }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn a_result_sent_ahead_is_settled_without_being_sent_again() {
+    assert_eq!(
+      early_envelope(r#"{"now":1,"ids":["a"]}"#.to_string()),
+      r#"{"early":{"now":1,"ids":["a"]}}"#
+    );
+    let settled = Reply {
+      early: true,
+      events: Some(r#"{"events":[]}"#.to_string()),
+      outbox: Some(4),
+      ..Reply::from(String::new())
+    };
+    assert_eq!(
+      envelope(Ok(settled), 0),
+      (
+        r#"{"early":true,"events":{"events":[]},"outbox":4}"#.to_string(),
+        None
+      )
+    );
+    let whole = Reply {
+      tokens: Some("t1\nt2".to_string()),
+      ..Reply::from(r#"{"ids":["a","b"]}"#.to_string())
+    };
+    assert_eq!(
+      envelope(Ok(whole), 2),
+      (
+        r#"{"ok":{"ids":["a","b"]},"retried":2}"#.to_string(),
+        Some("t1\nt2".to_string())
+      )
+    );
   }
 }
