@@ -365,6 +365,14 @@ async function checkSameInviteTable() {
   check((await shape(DB.floor)) === (await shape(DB.ours)), "the floor's invite table differs from the one medusa-invites creates")
 }
 
+/** Our side of the sequential workloads: createInvites({ email }) one after the other. */
+async function sequentialCreates(svc, tag) {
+  const data = emails(cfg.floorCalls, tag)
+  gc()
+  const [ms] = await timed(async () => { for (const d of data) await svc.createInvites(d) })
+  return { value: (cfg.floorCalls * 1000) / ms }
+}
+
 // Each floor workload times the same work on both sides: floor(client, tag) with the plain client,
 // ours(svc, tag) with our module; each returns { value } in invites/s (tokens/s).
 const floorWorkloads = [
@@ -394,12 +402,7 @@ const floorWorkloads = [
       const [ms] = await timed(async () => { for (const v of values) await client.query({ ...FLOOR_INSERT_ONE, values: v }) })
       return { value: (cfg.floorCalls * 1000) / ms }
     },
-    async ours(svc, tag) {
-      const data = emails(cfg.floorCalls, tag)
-      gc()
-      const [ms] = await timed(async () => { for (const d of data) await svc.createInvites(d) })
-      return { value: (cfg.floorCalls * 1000) / ms }
-    },
+    ours: sequentialCreates,
   },
   {
     // Not a target: the limit of the sequential calls on this server. The same single calls
@@ -425,12 +428,7 @@ const floorWorkloads = [
       await guardedClient.query("update medusa_invites_outbox set delivered_at = now() where id = any($1)", [outbox])
       return { value: (cfg.floorCalls * 1000) / ms }
     },
-    async ours(svc, tag) {
-      const data = emails(cfg.floorCalls, tag)
-      gc()
-      const [ms] = await timed(async () => { for (const d of data) await svc.createInvites(d) })
-      return { value: (cfg.floorCalls * 1000) / ms }
-    },
+    ours: sequentialCreates,
   },
   {
     key: "floor_validate", unit: "tokens/s", target: 90, label: `validateInviteToken × ${fmt(cfg.floorCalls)} (sequential)`,
