@@ -193,3 +193,25 @@ test("signing and database work run off the JS thread: timers fire while a batch
   assert.ok(ticks > 0, "the event loop was blocked for the whole batch")
   await m.close()
 })
+
+test("modules opening the same new file at the same moment: every call succeeds", async () => {
+  // The first modules on a new file switch it to WAL mode and create the tables, both of which
+  // another module doing the same at that moment could make fail at once ("database is
+  // locked") before the store waited for them.
+  const dir = tempDir()
+  const failures: string[] = []
+  for (let round = 0; round < 40; round++) {
+    const file = join(dir, `race-${round}.sqlite`)
+    const modules = Array.from({ length: 4 }, () => new UserModuleService({ jwt_secret: SECRET, database: `sqlite:${file}` }))
+    const calls = modules.flatMap((service, i) => [
+      service.createInvites({ email: `race-${i}@example.com` }, { idempotencyKey: `race-${i}` }),
+      service.listInvites({}),
+    ])
+    for (const outcome of await Promise.allSettled(calls)) {
+      if (outcome.status === "rejected") failures.push(String(outcome.reason?.message))
+    }
+    await Promise.all(modules.map((service) => service.close()))
+    assert.equal(count(file), 4, `round ${round}: every invite written`)
+  }
+  assert.deepEqual(failures, [])
+})

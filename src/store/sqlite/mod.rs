@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use tokio::sync::OwnedMutexGuard;
 
 use self::session::SqliteSession;
@@ -221,7 +221,7 @@ fn pragma(synchronous: Synchronous) -> &'static str {
 
 /// Opens the connection and prepares it: WAL, `synchronous`, schema.
 pub fn open_connection(location: &Location, synchronous: Synchronous) -> Result<Connection> {
-  let connection = match location {
+  let mut connection = match location {
     Location::Memory => Connection::open_in_memory()?,
     Location::File(path) => {
       if let Some(folder) = path
@@ -242,18 +242,18 @@ pub fn open_connection(location: &Location, synchronous: Synchronous) -> Result<
   // Other processes may hold the write lock for a moment; wait rather than fail.
   connection.busy_timeout(Duration::from_secs(5))?;
   if *location != Location::Memory {
-    let mode: String = connection.query_row("pragma journal_mode = wal", [], |row| row.get(0))?;
-    if mode != "wal" {
-      return Err(Error::database(format!(
-        "SQLite: cannot switch the database to WAL mode (it is in {mode} mode)"
-      )));
-    }
+    use_wal(&connection)?;
   }
   connection.pragma_update(None, "synchronous", pragma(synchronous))?;
   // `$like` filters are case-sensitive, as in PostgreSQL (`$ilike` is the other one).
   connection.pragma_update(None, "case_sensitive_like", true)?;
-  connection.execute_batch(SCHEMA)?;
-  add_user_roles(&connection)?;
+  // In one write transaction, taken up front: a `create … if not exists` in autocommit reads
+  // the schema and then writes, and when another module opening the same new file commits in
+  // between, SQLite fails it at once ("database is locked", its busy handler is not asked).
+  let schema = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+  schema.execute_batch(SCHEMA)?;
+  add_user_roles(&schema)?;
+  schema.commit()?;
   // From now on a busy write lock is waited for by `locked`, without holding a thread.
   connection.busy_timeout(Duration::ZERO)?;
   if let Location::File(path) = location {
@@ -262,6 +262,31 @@ pub fn open_connection(location: &Location, synchronous: Synchronous) -> Result<
     }
   }
   Ok(connection)
+}
+
+/// Switches the file to WAL mode. That takes an exclusive lock, for which SQLite asks no busy
+/// handler: when another module opens the same new file at the same moment, it fails at once
+/// with "database is locked". So a busy attempt is tried again, for up to `BUSY_WAIT`.
+fn use_wal(connection: &Connection) -> Result<()> {
+  let deadline = std::time::Instant::now() + BUSY_WAIT;
+  loop {
+    match connection.query_row("pragma journal_mode = wal", [], |row| {
+      row.get::<_, String>(0)
+    }) {
+      Ok(mode) if mode == "wal" => return Ok(()),
+      Ok(mode) => {
+        return Err(Error::database(format!(
+          "SQLite: cannot switch the database to WAL mode (it is in {mode} mode)"
+        )))
+      }
+      Err(rusqlite::Error::SqliteFailure(failure, _))
+        if failure.code == ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+      {
+        std::thread::sleep(Duration::from_millis(5));
+      }
+      Err(error) => return Err(error.into()),
+    }
+  }
 }
 
 /// SQLite opens a file it cannot write read-only, without a word, and then makes its `-shm`
