@@ -89,7 +89,9 @@ impl NativeModule {
         Err(Error::unexpected_state(CLOSED))
       } else {
         let module = Arc::clone(&module);
-        let early = early_result(Arc::clone(&completion), call_id);
+        // Only a createInvites call can send its result ahead: no other call pays for the sink.
+        let early = (method == Ok(Method::CreateInvites))
+          .then(|| early_result(Arc::clone(&completion), call_id));
         caught(async move {
           let input = CallInput::read(input_json).await?;
           dispatch(module, method?, input, early).await
