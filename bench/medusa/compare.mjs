@@ -302,15 +302,11 @@ const FLOOR_INSERT_MANY = `insert into invite (${INVITE_COLUMNS})
 const FLOOR_INSERT_ONE = { name: "floor_insert_one", text: `insert into invite (${INVITE_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)` }
 const FLOOR_SELECT_ONE = { name: "floor_select_one", text: `select ${INVITE_COLUMNS} from invite where id = $1` }
 
-/** The function our module calls for one invite (src/store/postgres/insert.rs), with its lock's class and bucket. */
+/** The function our module calls for one invite (src/store/postgres/insert.rs), and its lock's class. */
 const INSERT_FUNCTION_CALL = { name: "limit_insert_invite", text: "select user_holds_email, written, outbox_id from medusa_invites_insert_invite_v1($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)" }
 const LOCK_CLASS = 0x6d656475
-/** The email's lock bucket as our module computes it: FNV-1a (64-bit) modulo 64. */
-function emailBucket(email) {
-  let hash = 0xcbf29ce484222325n
-  for (const byte of Buffer.from(email)) hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n)
-  return Number(hash % 64n)
-}
+/** One of the 64 lock buckets, spread as emails spread ours (one client takes them, so which one changes nothing). */
+const lockBucket = (i) => i % 64
 /** A plain pg client on our module's database, for the limit of the sequential calls (set in the floors section). */
 let guardedClient
 
@@ -413,8 +409,8 @@ const floorWorkloads = [
     async floor(_client, tag) {
       const { rows, now, expiresAt } = inviteRows(cfg.floorCalls, tag)
       const [nowMs, expiresMs] = [Date.parse(now), Date.parse(expiresAt)]
-      const values = rows.map((r) => [r.id, r.email, false, r.token, expiresMs, null, nowMs, nowMs, null, null,
-        JSON.stringify({ events: [{ type: "invitesCreated", ids: [r.id] }] }), nowMs, LOCK_CLASS, emailBucket(r.email)])
+      const values = rows.map((r, i) => [r.id, r.email, false, r.token, expiresMs, null, nowMs, nowMs, null, null,
+        JSON.stringify({ events: [{ type: "invitesCreated", ids: [r.id] }] }), nowMs, LOCK_CLASS, lockBucket(i)])
       gc()
       const outbox = []
       const [ms] = await timed(async () => {
