@@ -451,9 +451,9 @@ describe("PostgreSQL backend", { skip }, () => {
         { table_name: "user", table_type: "BASE TABLE" },
       ])
       assert.deepEqual(relations(db), EXPECTED_RELATIONS)
-      // The single-invite insert (one statement in autocommit), versioned by its name.
+      // The email lock and user check of the single-invite insert, versioned by its name.
       assert.deepEqual(query(db, `select proname, pg_get_function_identity_arguments(oid) as args, prosecdef from pg_proc where pronamespace = 'public'::regnamespace`), [
-        { proname: "medusa_invites_insert_invite_v1", args: "text, text, boolean, text, double precision, text, double precision, double precision, double precision, text, text, double precision, integer, integer, OUT user_holds_email boolean, OUT written boolean, OUT outbox_id bigint", prosecdef: false },
+        { proname: "medusa_invites_lock_email_v1", args: "integer, integer, text", prosecdef: false },
       ])
       // Our objects' constraints: keys, and the roles rows follow their invites and users.
       assert.deepEqual(

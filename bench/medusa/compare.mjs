@@ -302,8 +302,15 @@ const FLOOR_INSERT_MANY = `insert into invite (${INVITE_COLUMNS})
 const FLOOR_INSERT_ONE = { name: "floor_insert_one", text: `insert into invite (${INVITE_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)` }
 const FLOOR_SELECT_ONE = { name: "floor_select_one", text: `select ${INVITE_COLUMNS} from invite where id = $1` }
 
-/** The function our module calls for one invite (src/store/postgres/insert.rs), and its lock's class. */
-const INSERT_FUNCTION_CALL = { name: "limit_insert_invite", text: "select user_holds_email, written, outbox_id from medusa_invites_insert_invite_v1($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)" }
+/**
+ * The statement our module sends for one invite without roles: src/store/postgres/insert_one.sql
+ * (the module compiles it in) less its roles part, as src/store/postgres/insert.rs takes it out.
+ */
+const INSERT_ONE = {
+  name: "limit_insert_invite",
+  text: fs.readFileSync(path.join(here, "../../src/store/postgres/insert_one.sql"), "utf8").replace(/-- roles\n[\s\S]*?-- end roles\n/, ""),
+}
+/** The class of the module's email locks (src/store/postgres/insert.rs, LOCK_CLASS). */
 const LOCK_CLASS = 0x6d656475
 /** One of the 64 lock buckets, spread as emails spread ours (one client takes them, so which one changes nothing). */
 const lockBucket = (i) => i % 64
@@ -402,20 +409,20 @@ const floorWorkloads = [
   },
   {
     // Not a target: the limit of the sequential calls on this server. The same single calls
-    // made by a plain pg client calling the function our module calls for one invite (the
+    // made by a plain pg client sending the statement our module sends for one invite (the
     // email's advisory lock, the check against live users, the insert, the outbox row), on
     // our database: what the server needs for the guarantees we keep, with no module around it.
     key: "floor_sequential_function", unit: "invites/s", target: null, label: `${fmt(cfg.floorCalls)} sequential single calls (limit)`,
     async floor(_client, tag) {
       const { rows, now, expiresAt } = inviteRows(cfg.floorCalls, tag)
       const [nowMs, expiresMs] = [Date.parse(now), Date.parse(expiresAt)]
-      const values = rows.map((r, i) => [r.id, r.email, false, r.token, expiresMs, null, nowMs, nowMs, null, null,
-        JSON.stringify({ events: [{ type: "invitesCreated", ids: [r.id] }] }), nowMs, LOCK_CLASS, lockBucket(i)])
+      const values = rows.map((r, i) => [r.id, r.email, false, r.token, expiresMs, null, nowMs, nowMs, null,
+        LOCK_CLASS, lockBucket(i), JSON.stringify({ events: [{ type: "invitesCreated", ids: [r.id] }] }), nowMs])
       gc()
       const outbox = []
       const [ms] = await timed(async () => {
         for (const v of values) {
-          const { rows: [written] } = await guardedClient.query({ ...INSERT_FUNCTION_CALL, values: v })
+          const { rows: [written] } = await guardedClient.query({ ...INSERT_ONE, values: v })
           outbox.push(written.outbox_id)
         }
       })
@@ -744,8 +751,8 @@ async function main() {
     console.log(`table and its three indexes in ${DB.floor}. Rates: medians over ${cfg.rounds} rounds; share: our rate / the floor's rate`)
     console.log("in each round (its two halves ran back to back), median over the rounds. The RSS floor: a process holding")
     console.log("the input, the DTOs and the event messages of the same batch (what the call must return and emit), no module.")
-    console.log("(limit): the same single calls by a plain pg client calling medusa_invites_insert_invite_v1, the function our")
-    console.log("module calls for one invite (email lock, check against users, insert, outbox row), in our database: not a target,")
+    console.log("(limit): the same single calls by a plain pg client sending the statement our module sends for one invite")
+    console.log("(email lock, check against users, insert, outbox row; src/store/postgres/insert_one.sql), in our database: not a target,")
     console.log("the share of the server's own cost of the guarantees kept that our path reaches.")
     if (quick) console.log(`QUICK: the 100,000 batch (and its peak RSS) is run as ${fmt(cfg.floorBig)}; ${fmt(cfg.floorCalls)} single calls / validations instead of 500.`)
     console.log(`\n${table(header, rows)}`)

@@ -30,7 +30,7 @@ use crate::messages;
 use crate::options::PostgresConfig;
 
 /// Medusa's schema, exactly as docs/storage.md gives it, then our own tables (and our one
-/// function, `insert::INSERT_ONE_FUNCTION`).
+/// function, `insert::LOCK_EMAIL_FUNCTION`).
 const SCHEMA: &str = r#"
 create table if not exists "invite" ("id" text not null, "email" text not null,
   "accepted" boolean not null default false, "token" text not null,
@@ -271,9 +271,9 @@ impl PostgresStore {
       .await
       .map_err(|error| database_error("cannot create the tables", error))?;
     transaction
-      .batch_execute(insert::INSERT_ONE_FUNCTION)
+      .batch_execute(insert::LOCK_EMAIL_FUNCTION)
       .await
-      .map_err(|error| database_error("cannot create the insert function", error))?;
+      .map_err(|error| database_error("cannot create the email lock function", error))?;
     transaction
       .commit()
       .await
