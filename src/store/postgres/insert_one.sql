@@ -16,7 +16,7 @@ inserted as (
 -- roles
 roles as (
   insert into "medusa_invites_roles" (invite_id, roles)
-  select $1::text, $14::text::jsonb where exists (select 1 from inserted)
+  select $1::text, $14::text::jsonb where $14::text is not null and exists (select 1 from inserted)
 ),
 -- end roles
 outbox as (
