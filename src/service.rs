@@ -280,15 +280,12 @@ impl InviteModule {
         (outcome?, response?)
       }
     };
-    let outcome = match outcome.done {
-      Done::Replayed(json) => {
-        return Ok(Reply {
-          replayed: true,
-          ..Reply::from(json)
-        })
-      }
-      done => Outcome { done, ..outcome },
-    };
+    if let Done::Replayed(json) = outcome.done {
+      return Ok(Reply {
+        replayed: true,
+        ..Reply::from(json)
+      });
+    }
     Ok(match response {
       Some(response) => Reply::with_events(response, outcome),
       None => Reply {

@@ -9,10 +9,11 @@ use std::sync::OnceLock;
 
 use deadpool_postgres::Object;
 use futures_util::FutureExt;
-use tokio_postgres::error::SqlState;
 
 use super::session::{user_keys, UserColumns};
-use super::{database_error, execute_batch, prepared, unique_failure, write_failure};
+use super::{
+  database_error, execute_batch, is_unique_violation, prepared, unique_failure, write_failure,
+};
 use crate::error::{Error, Result};
 use crate::invite::{roles_json, Invite, User};
 use crate::messages;
@@ -391,9 +392,9 @@ $function$;
 /// The lock and the check against users (`LOCK_EMAIL_FUNCTION`), the insert, its roles and
 /// its outbox row. `$1`–`$9`: the invite's columns (times in ms); `$10`, `$11`: the email's
 /// lock (class, bucket); `$12`: the call's event record for the outbox, or null; `$13`: now
-/// (ms); `$14`: the roles (JSON). Its one row: whether a live user holds the email, whether the
-/// invite went in, the outbox row's id. The unique indexes check the id and the email as the
-/// row goes in: a conflict fails the statement, so nothing is written (`on conflict do
+/// (ms); `$14`: the roles (JSON). Its one row: whether a live user holds the email (then nothing
+/// is written; otherwise the invite is), the outbox row's id. The unique indexes check the id
+/// and the email as the row goes in: a conflict fails the statement, so nothing is written (`on conflict do
 /// nothing` would cost each call a speculative insertion, about 10% of a single call's time
 /// on the server).
 const INSERT_ONE: &str = include_str!("insert_one.sql");
@@ -456,25 +457,15 @@ async fn insert_one_alone(
     Err(error) if is_unique_violation(&error) => return Err(why_not_one(connection, invite).await),
     Err(error) => return Err(insert_failure(error, std::slice::from_ref(invite))),
   };
-  // The statement's one row: whether a user holds the email, whether the row went in, the outbox id.
+  // The statement's one row: whether a user holds the email (nothing written), the outbox id.
   let written = written
     .first()
     .ok_or_else(|| Error::database("PostgreSQL: the insert returned no row"))?;
-  let (taken, inserted, outbox_id): (bool, bool, Option<i64>) =
-    (written.get(0), written.get(1), written.get(2));
+  let (taken, outbox_id): (bool, Option<i64>) = (written.get(0), written.get(1));
   if taken {
     return Err(messages::users_exist(&[invite.email.as_str()]));
   }
-  if !inserted {
-    return Err(Error::database("PostgreSQL: the insert wrote no row"));
-  }
   Ok(outbox_id)
-}
-
-fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
-  error
-    .as_db_error()
-    .is_some_and(|db| db.code() == &SqlState::UNIQUE_VIOLATION)
 }
 
 /// Why one invite did not go in although no live user holds its email (see `WHY_NOT_ONE`):

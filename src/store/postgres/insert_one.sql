@@ -25,5 +25,4 @@ outbox as (
   where $12::text is not null and exists (select 1 from inserted)
   returning id
 )
-select (select held from taken) as user_holds_email, exists (select 1 from inserted) as written,
-  (select id from outbox) as outbox_id
+select (select held from taken) as user_holds_email, (select id from outbox) as outbox_id

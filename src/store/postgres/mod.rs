@@ -114,15 +114,20 @@ pub(super) fn database_error(what: &str, error: impl std::error::Error + 'static
 
 /// A unique violation as Medusa's message: `<Entity> with <column>: <value>, already exists.`
 /// The value comes from the server's detail: `Key (email)=(a@example.com) already exists.`
+pub(super) fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
+  error
+    .as_db_error()
+    .is_some_and(|db| db.code() == &SqlState::UNIQUE_VIOLATION)
+}
+
 fn unique_violation(
   entity: &str,
   error: &tokio_postgres::Error,
 ) -> Option<(String, String, Error)> {
-  let db = error.as_db_error()?;
-  if db.code() != &SqlState::UNIQUE_VIOLATION {
+  if !is_unique_violation(error) {
     return None;
   }
-  let detail = db.detail()?;
+  let detail = error.as_db_error()?.detail()?;
   let (column, rest) = detail.strip_prefix("Key (")?.split_once(")=(")?;
   let value = rest.strip_suffix(") already exists.")?;
   Some((

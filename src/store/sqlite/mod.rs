@@ -279,9 +279,7 @@ fn use_wal(connection: &Connection) -> Result<()> {
           "SQLite: cannot switch the database to WAL mode (it is in {mode} mode)"
         )))
       }
-      Err(rusqlite::Error::SqliteFailure(failure, _))
-        if failure.code == ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
-      {
+      Err(error) if is_busy(&error) && std::time::Instant::now() < deadline => {
         std::thread::sleep(Duration::from_millis(5));
       }
       Err(error) => return Err(error.into()),
@@ -382,11 +380,14 @@ fn perform_alone(connection: &mut Connection, call: &Call) -> Result<Option<Outc
 fn begin(connection: &mut Connection, begin_sql: &str) -> Result<bool> {
   match connection.execute_batch(begin_sql) {
     Ok(()) => Ok(true),
-    Err(rusqlite::Error::SqliteFailure(failure, _)) if failure.code == ErrorCode::DatabaseBusy => {
-      Ok(false)
-    }
+    Err(error) if is_busy(&error) => Ok(false),
     Err(error) => Err(error.into()),
   }
+}
+
+/// SQLite's "database is locked": another connection holds the lock asked for.
+fn is_busy(error: &rusqlite::Error) -> bool {
+  matches!(error, rusqlite::Error::SqliteFailure(failure, _) if failure.code == ErrorCode::DatabaseBusy)
 }
 
 /// How long a write waits for another connection (another module or process) to release
