@@ -28,6 +28,14 @@ async function seed(m: TestModule): Promise<void> {
   m.bus.calls.length = 0
 }
 
+/** Two stored invites: `invite_a` (a@example.com) and `invite_b` (b@example.com). */
+async function seedTwo(m: TestModule): Promise<void> {
+  await m.service.createInvites([
+    { id: "invite_a", email: "a@example.com" },
+    { id: "invite_b", email: "b@example.com" },
+  ])
+}
+
 describe("within one batch", () => {
   test("an email repeated in the batch: `Invite with email: X, already exists.`, index of the 2nd occurrence, nothing written", async () => {
     await withModule(async (m) => {
@@ -294,6 +302,64 @@ describe("which item a duplicate error names", () => {
         assertInvalidData(error, `Invite with id: ${id}, already exists.`, 0)
       }
       assert.equal(count(m.file), 2)
+    })
+  })
+
+  test("an item holding one stored invite's id and another's email: its email is named", async () => {
+    await withModule(async (m) => {
+      await seedTwo(m)
+      const before = snapshot(m.file)
+      m.bus.calls.length = 0
+      const error = await rejection(
+        m.service.createInvites([{ email: "new@example.com" }, { id: "invite_a", email: "b@example.com" }]),
+      )
+      assertInvalidData(error, "Invite with email: b@example.com, already exists.", 1)
+      assert.deepEqual(snapshot(m.file), before)
+      assert.equal(m.bus.calls.length, 0)
+    })
+  })
+
+  test("a stored id before a stored email in the batch: the id's item is named", async () => {
+    await withModule(async (m) => {
+      await seedTwo(m)
+      const error = await rejection(
+        m.service.createInvites([
+          { email: "new@example.com" },
+          { id: "invite_a", email: "other@example.com" },
+          { email: "b@example.com" },
+        ]),
+      )
+      assertInvalidData(error, "Invite with id: invite_a, already exists.", 1)
+      assert.equal(count(m.file), 2)
+    })
+  })
+
+  test("a batch of 6,000 (sent in parts): the first stored email or id in input order, nothing written", async () => {
+    await withModule(async (m) => {
+      await seedTwo(m)
+      m.bus.calls.length = 0
+      const batch = Array.from({ length: 6000 }, (_, i) => ({ email: `bulk${i}@example.com` }) as { id?: string; email: string })
+      batch[5999] = { email: "a@example.com" }
+      batch[4000] = { id: "invite_b", email: "fresh@example.com" }
+      const error = await rejection(m.service.createInvites(batch))
+      assertInvalidData(error, "Invite with id: invite_b, already exists.", 4000)
+      batch[4000] = { email: "fresh@example.com" }
+      const last = await rejection(m.service.createInvites(batch))
+      assertInvalidData(last, "Invite with email: a@example.com, already exists.", 5999)
+      assert.equal(count(m.file), 2)
+      assert.equal(m.bus.calls.length, 0)
+    })
+  })
+
+  test("a user's email and a stored invite's email in one batch: the users are named", async () => {
+    await withModule(async (m) => {
+      await m.service.createInvites({ email: "live@example.com" })
+      await m.service.createUsers({ email: "user@example.com" })
+      const error = await rejection(
+        m.service.createInvites([{ email: "live@example.com" }, { email: "user@example.com" }]),
+      )
+      assertInvalidData(error, "User account for following email(s) already exist: user@example.com")
+      assert.equal(count(m.file), 1)
     })
   })
 

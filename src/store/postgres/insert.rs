@@ -57,23 +57,21 @@ fn first_conflict(
   None
 }
 
-/// Inserts a batch with one statement. It reads the live users holding the batch's emails
-/// (`$2`), the invites holding its ids (`$1`) and the live invites holding the emails of its
-/// live items (`$11`), each an index lookup of an array, and inserts the rows (`UNNEST` of the
-/// column arrays), their roles (`$12`, `$13`: only the items that have some) and the outbox row
-/// `$14` (at `$15`, when there is one) only when there are none and `$10` allows it. The input
-/// is read once, as it is inserted: never stored aside (a large batch would spill it to disk).
-/// Under concurrency the unique indexes stay the final arbiter.
-const INSERT_INVITES: &str = r#"
+/// A batch statement: `$reads` (CTEs reading stored invites), then the insert of the rows
+/// (`UNNEST` of the column arrays `$1`–`$9`) when no live user holds one of the batch's emails
+/// (`$2`) and `$condition` holds, their roles (`$10`, `$11`: only the items that have some) and
+/// the outbox row `$12` (at `$13`, when there is one). Its rows: what refuses the batch (the
+/// users, then `$found`), and the outbox row's id. The input is read once, as it is
+/// inserted: never stored aside (a large batch would spill it to disk).
+macro_rules! batch_statement {
+  ($reads:literal, $condition:literal, $found:literal) => {
+    concat!(
+      r#"
 with taken as (
   select distinct email from "user" where deleted_at is null and email = any($2::text[])
-),
-known_ids as (
-  select id from "invite" where id = any($1::text[])
-),
-live_emails as (
-  select distinct email from "invite" where deleted_at is null and email = any($11::text[])
-),
+),"#,
+      $reads,
+      r#"
 inserted as (
   insert into "invite" (id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)
   select id, email, accepted, token, to_timestamp(expires_at / 1000), metadata::jsonb,
@@ -81,8 +79,9 @@ inserted as (
   from unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::float8[], $6::text[],
               $7::float8[], $8::float8[], $9::float8[])
     as row(id, email, accepted, token, expires_at, metadata, created_at, updated_at, deleted_at)
-  where $10 and not exists (select 1 from taken) and not exists (select 1 from known_ids)
-    and not exists (select 1 from live_emails)
+  where not exists (select 1 from taken)"#,
+      $condition,
+      r#"
   returning 1
 ),
 written as (
@@ -90,20 +89,59 @@ written as (
 ),
 roles as (
   insert into "medusa_invites_roles" (invite_id, roles)
-  select id, roles::jsonb from unnest($12::text[], $13::text[]) as row(id, roles)
+  select id, roles::jsonb from unnest($10::text[], $11::text[]) as row(id, roles)
   where (select yes from written)
 ),
 outbox as (
   insert into "medusa_invites_outbox" (created_at, events)
-  select to_timestamp($15::float8 / 1000), $14::text
-  where $14::text is not null and (select yes from written)
+  select to_timestamp($13::float8 / 1000), $12::text
+  where $12::text is not null and (select yes from written)
   returning id
 )
-select 'user' as kind, email as value from taken
-union all select 'id', id from known_ids
-union all select 'email', email from live_emails
+select 'user' as kind, email as value from taken"#,
+      $found,
+      r#"
 union all select 'outbox', id::text from outbox
-"#;
+"#
+    )
+  };
+}
+
+/// Inserts a batch with one statement that reads first: the invites holding its ids (`$1`)
+/// and the live invites holding the emails of its live items (`$15`), each an index lookup of
+/// an array, as well as the users; it inserts only when none of them holds any and `$14`
+/// allows it. A refusal fails no statement. Under concurrency the unique indexes stay the
+/// final arbiter.
+const INSERT_INVITES: &str = batch_statement!(
+  r#"
+known_ids as (
+  select id from "invite" where id = any($1::text[])
+),
+live_emails as (
+  select distinct email from "invite" where deleted_at is null and email = any($15::text[])
+),"#,
+  r#" and $14
+    and not exists (select 1 from known_ids) and not exists (select 1 from live_emails)"#,
+  r#"
+union all select 'id', id from known_ids
+union all select 'email', email from live_emails"#
+);
+
+/// The batch statement of a call's own transaction (`insert_invites_alone`): it reads no
+/// stored invite. An id or a live email an invite already holds is refused by the unique
+/// indexes instead: the statement fails, the transaction rolls back, and `name_conflict` asks
+/// `INSERT_INVITES`, checking only, which item to name. A batch without conflicts (the usual
+/// one) is spared two index lookups a row: about 12% of a 10,000 batch's time on the server.
+const INSERT_INVITES_ALONE: &str = batch_statement!("", "", "");
+
+/// How a batch statement meets the invites already stored.
+#[derive(Clone, Copy)]
+enum Conflicts {
+  /// `INSERT_INVITES`: it reads them first and inserts only when there are none and `write`.
+  Read { write: bool },
+  /// `INSERT_INVITES_ALONE`: the unique indexes refuse them (the statement fails).
+  Indexed,
+}
 
 /// The batch as the statement's array parameters. Times travel as Unix milliseconds and
 /// become timestamptz in the database.
@@ -128,9 +166,9 @@ struct InviteColumns<'a> {
 }
 
 impl<'a> InviteColumns<'a> {
-  /// `write`: whether the statement may insert (see `repeats_itself`, which is about the
-  /// whole batch when this is a part of it).
-  fn new(invites: &'a [Invite], write: bool, outbox: Option<&'a str>, now: i64) -> Self {
+  /// The columns of `invites` for the statement of `conflicts` (`write`: whether it may insert,
+  /// see `repeats_itself`, which is about the whole batch when this is a part of it).
+  fn new(invites: &'a [Invite], conflicts: Conflicts, outbox: Option<&'a str>, now: i64) -> Self {
     fn column<'a, T>(invites: &'a [Invite], value: impl Fn(&'a Invite) -> T) -> Vec<T> {
       invites.iter().map(value).collect()
     }
@@ -148,12 +186,16 @@ impl<'a> InviteColumns<'a> {
       created_at: column(invites, |invite| invite.created_at as f64),
       updated_at: column(invites, |invite| invite.updated_at as f64),
       deleted_at: column(invites, |invite| invite.deleted_at.map(|ms| ms as f64)),
-      write,
-      live_emails: invites
-        .iter()
-        .filter(|invite| invite.deleted_at.is_none())
-        .map(|invite| invite.email.as_str())
-        .collect(),
+      write: matches!(conflicts, Conflicts::Read { write: true }),
+      // Only `INSERT_INVITES` reads them.
+      live_emails: match conflicts {
+        Conflicts::Read { .. } => invites
+          .iter()
+          .filter(|invite| invite.deleted_at.is_none())
+          .map(|invite| invite.email.as_str())
+          .collect(),
+        Conflicts::Indexed => Vec::new(),
+      },
       role_ids,
       roles,
       outbox,
@@ -161,6 +203,7 @@ impl<'a> InviteColumns<'a> {
     }
   }
 
+  /// The parameters of `INSERT_INVITES`.
   fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 15] {
     [
       &self.ids,
@@ -172,13 +215,19 @@ impl<'a> InviteColumns<'a> {
       &self.created_at,
       &self.updated_at,
       &self.deleted_at,
-      &self.write,
-      &self.live_emails,
       &self.role_ids,
       &self.roles,
       &self.outbox,
       &self.now,
+      &self.write,
+      &self.live_emails,
     ]
+  }
+
+  /// The parameters of `INSERT_INVITES_ALONE`: the first 13 of `params`.
+  fn params_alone(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 13] {
+    let [params @ .., _write, _live_emails] = self.params();
+    params
   }
 }
 
@@ -261,44 +310,64 @@ fn insert_failure(error: tokio_postgres::Error, invites: &[Invite]) -> Error {
 const PART_ROWS: usize = 2_500;
 
 /// The statement of one part of a batch, sent or not yet.
-type PartInsert<'a> = Pin<Box<dyn Future<Output = Result<Vec<tokio_postgres::Row>>> + Send + 'a>>;
+type PartInsert<'a> = Pin<
+  Box<dyn Future<Output = Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>> + Send + 'a>,
+>;
 
-/// Inserts a batch inside an open transaction (a caller's, or one the call opened).
+/// The statement that meets stored invites as `conflicts` says, prepared.
+async fn batch_statement(
+  connection: &Object,
+  conflicts: Conflicts,
+) -> Result<tokio_postgres::Statement> {
+  match conflicts {
+    Conflicts::Read { .. } => prepared(connection, INSERT_INVITES).await,
+    Conflicts::Indexed => prepared(connection, INSERT_INVITES_ALONE).await,
+  }
+}
+
+/// Inserts a batch inside an open transaction (a caller's, or one the call opened). It reads
+/// the stored invites first (`Conflicts::Read`): a refusal fails no statement, so a caller's
+/// transaction stays usable.
 pub(super) async fn insert_invites(connection: &Object, invites: &[Invite]) -> Result<()> {
   let locks = email_locks(invites.iter().map(|invite| invite.email.as_str()));
   execute_batch(connection, &locks, "cannot lock the emails").await?;
-  let statement = prepared(connection, INSERT_INVITES).await?;
+  let conflicts = Conflicts::Read {
+    write: !repeats_itself(invites),
+  };
+  let statement = batch_statement(connection, conflicts).await?;
   // The outbox row, if any, is the caller's to write (`lifecycle::run`).
-  let found = insert_in_parts(connection, &statement, invites, None, 0).await?;
+  let found = insert_in_parts(connection, &statement, conflicts, invites, None, 0)
+    .await
+    .map_err(|error| insert_failure(error, invites))?;
   refusal(found, invites).map(|_| ())
 }
 
-/// Runs `statement` (`INSERT_INVITES`, prepared) over the batch, a part of at most
-/// `PART_ROWS` rows at a time, inside an open transaction; the outbox row goes with the last
-/// part. Each part is sent while the one before it runs, so the server never waits for the
-/// next one (and at most two parts' messages exist at once); the first is sent when this
+/// Runs `statement` (prepared by `batch_statement` for `conflicts`) over the batch, a part of
+/// at most `PART_ROWS` rows at a time, inside an open transaction; the outbox row goes with the
+/// last part. Each part is sent while the one before it runs, so the server never waits for
+/// the next one (and at most two parts' messages exist at once); the first is sent when this
 /// future is first polled. Returns every row the statements found; when any part found a
 /// conflict, none of them inserted anything the transaction may keep (the caller rolls back,
 /// or the one statement inserted nothing).
 async fn insert_in_parts(
   connection: &Object,
   statement: &tokio_postgres::Statement,
+  conflicts: Conflicts,
   invites: &[Invite],
   outbox: Option<&str>,
   now: i64,
-) -> Result<Vec<tokio_postgres::Row>> {
-  let write = !repeats_itself(invites);
+) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
   let parts = invites.len().div_ceil(PART_ROWS);
   let mut running: Option<PartInsert<'_>> = None;
   let mut found = Vec::new();
   for (index, part) in invites.chunks(PART_ROWS).enumerate() {
     let outbox = outbox.filter(|_| index + 1 == parts);
     let mut next: PartInsert<'_> = Box::pin(async move {
-      let columns = InviteColumns::new(part, write, outbox, now);
-      connection
-        .query(statement, &columns.params())
-        .await
-        .map_err(|error| insert_failure(error, invites))
+      let columns = InviteColumns::new(part, conflicts, outbox, now);
+      match conflicts {
+        Conflicts::Read { .. } => connection.query(statement, &columns.params()).await,
+        Conflicts::Indexed => connection.query(statement, &columns.params_alone()).await,
+      }
     });
     // The first poll sends the statement (tokio-postgres sends a request when its future is
     // first polled); its answer is awaited after the one of the part before it.
@@ -332,6 +401,8 @@ fn begin_with_locks(invites: &[Invite]) -> String {
 /// of one part is one network round trip: its `commit` is pipelined too (when the statement
 /// fails, PostgreSQL turns the `commit` of the aborted transaction into a rollback; a refusal
 /// inserted nothing). With several parts, `commit` or `rollback` waits for their answers.
+/// The unique indexes refuse a conflicting invite (`INSERT_INVITES_ALONE`); `name_conflict`
+/// then names it. A batch that repeats itself fails whatever is stored: it only checks.
 pub(super) async fn insert_invites_alone(
   connection: &Object,
   invites: &[Invite],
@@ -341,34 +412,70 @@ pub(super) async fn insert_invites_alone(
   if let [invite] = invites {
     return insert_one_alone(connection, invite, outbox, now).await;
   }
-  let statement = prepared(connection, INSERT_INVITES).await?;
+  let conflicts = if repeats_itself(invites) {
+    Conflicts::Read { write: false }
+  } else {
+    Conflicts::Indexed
+  };
+  let statement = batch_statement(connection, conflicts).await?;
   let begin = begin_with_locks(invites);
   let begin_failure = |error| database_error("cannot begin a transaction", error);
   let commit_failure = |error| database_error("cannot commit", error);
-  let parts = insert_in_parts(connection, &statement, invites, outbox, now);
-  if invites.len() <= PART_ROWS {
+  let parts = insert_in_parts(connection, &statement, conflicts, invites, outbox, now);
+  // What the statements found (the outbox row's id, or a refusal), unless one failed.
+  let (found, ended) = if invites.len() <= PART_ROWS {
     let (begun, found, committed) = tokio::join!(
       connection.batch_execute(&begin),
       parts,
       connection.batch_execute("commit"),
     );
     begun.map_err(begin_failure)?;
-    let found = found?;
-    committed.map_err(commit_failure)?;
-    return refusal(found, invites);
-  }
-  let (begun, found) = tokio::join!(connection.batch_execute(&begin), parts);
-  begun.map_err(begin_failure)?;
-  let outcome = found.and_then(|found| refusal(found, invites));
-  let end = if outcome.is_ok() {
-    "commit"
+    (found.map(|found| refusal(found, invites)), committed)
   } else {
-    "rollback"
+    let (begun, found) = tokio::join!(connection.batch_execute(&begin), parts);
+    begun.map_err(begin_failure)?;
+    let found = found.map(|found| refusal(found, invites));
+    let end = if matches!(found, Ok(Ok(_))) {
+      "commit"
+    } else {
+      "rollback"
+    };
+    (found, connection.batch_execute(end).await)
   };
-  let ended = connection.batch_execute(end).await;
-  let outbox_id = outcome?;
-  ended.map_err(commit_failure)?;
-  Ok(outbox_id)
+  match found {
+    Ok(outcome) => {
+      let outbox_id = outcome?;
+      ended.map_err(commit_failure)?;
+      Ok(outbox_id)
+    }
+    Err(error) if is_unique_violation(&error) => {
+      Err(name_conflict(connection, invites, error).await)
+    }
+    Err(error) => Err(insert_failure(error, invites)),
+  }
+}
+
+/// The error of a batch the unique indexes refused (its transaction rolled back): its first
+/// conflict in input order, as `INSERT_INVITES` (checking only, outside any transaction) finds
+/// it, so the message is the one a batch refused before writing gets. When that finds
+/// nothing (the conflicting row is gone already), the violation's own message.
+async fn name_conflict(
+  connection: &Object,
+  invites: &[Invite],
+  violation: tokio_postgres::Error,
+) -> Error {
+  let check = Conflicts::Read { write: false };
+  let named = match batch_statement(connection, check).await {
+    Ok(statement) => insert_in_parts(connection, &statement, check, invites, None, 0)
+      .await
+      .map_err(|error| insert_failure(error, invites))
+      .and_then(|found| refusal(found, invites)),
+    Err(error) => Err(error),
+  };
+  match named {
+    Err(error) => error,
+    Ok(_) => insert_failure(violation, invites),
+  }
 }
 
 /// The email's advisory lock (class `$1`, bucket `$2`: see `email_locks`), then whether a live
@@ -576,5 +683,41 @@ mod tests {
     assert!(!without.contains("\"medusa_invites_roles\"") && !without.contains("$14"));
     // The part goes with its comma: the CTE before it now leads straight to the outbox's.
     assert!(without.contains("  returning 1\n),\noutbox as ("));
+  }
+
+  /// The highest `$n` of a statement: its parameter count.
+  fn parameters(sql: &str) -> usize {
+    sql
+      .split('$')
+      .skip(1)
+      .filter_map(|rest| {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+      })
+      .max()
+      .unwrap_or(0)
+  }
+
+  #[test]
+  fn each_batch_statement_takes_the_parameters_its_columns_give() {
+    let invites: Vec<Invite> = Vec::new();
+    let read = InviteColumns::new(&invites, Conflicts::Read { write: true }, None, 0);
+    assert_eq!(parameters(INSERT_INVITES), read.params().len());
+    let indexed = InviteColumns::new(&invites, Conflicts::Indexed, None, 0);
+    assert_eq!(
+      parameters(INSERT_INVITES_ALONE),
+      indexed.params_alone().len()
+    );
+    // Without the reads of stored invites, and nothing else removed.
+    for read_only in ["known_ids", "live_emails"] {
+      assert!(INSERT_INVITES.contains(read_only) && !INSERT_INVITES_ALONE.contains(read_only));
+    }
+    for kept in [
+      "from \"user\"",
+      "\"medusa_invites_roles\"",
+      "\"medusa_invites_outbox\"",
+    ] {
+      assert!(INSERT_INVITES_ALONE.contains(kept));
+    }
   }
 }
