@@ -86,6 +86,21 @@ impl Method {
       .ok_or_else(|| Error::unexpected_state(format!("Unknown method {name} from the JS layer")))
   }
 
+  /// A method that only reads: the runtime's worker stays awake around it (see `spin`).
+  pub fn reads_only(self) -> bool {
+    matches!(
+      self,
+      Method::ValidateInviteToken
+        | Method::RetrieveInvite
+        | Method::ListInvites
+        | Method::ListAndCountInvites
+        | Method::RetrieveUser
+        | Method::ListUsers
+        | Method::ListAndCountUsers
+        | Method::ListPendingEvents
+    )
+  }
+
   /// The name as Medusa's messages and the idempotency hash use it.
   fn name(self) -> &'static str {
     METHODS
@@ -345,6 +360,16 @@ async fn transaction_call(
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn the_methods_that_only_read_are_the_lists_retrieves_and_validate() {
+    for (name, method) in METHODS {
+      let reads = ["list", "retrieve", "validate"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix));
+      assert_eq!(method.reads_only(), reads, "{name}");
+    }
+  }
 
   #[test]
   fn every_method_is_named_once_and_parses_back() {

@@ -83,7 +83,8 @@ impl NativeModule {
     }
     let completion = Arc::clone(&self.completion);
     let large = input_json.len() >= LARGE_INPUT;
-    spin::submitted();
+    let reads_only = method.as_ref().is_ok_and(|method| method.reads_only());
+    spin::submitted(reads_only);
     runtime::spawn(async move {
       let reply = if refused {
         Err(Error::unexpected_state(CLOSED))
@@ -106,7 +107,7 @@ impl NativeModule {
       if large {
         release_free_memory();
       }
-      spin::completed();
+      spin::completed(reads_only);
     });
   }
 }
