@@ -16,10 +16,10 @@
 //! Writes do not keep it awake: a commit needs CPU on the database's side too (the WAL flush,
 //! the kernel's I/O), and a busy core taken from a small machine slows it down more than the
 //! wake-ups cost. On 2 vCPUs with fast storage (fsync 24 µs), 500 sequential single creates
-//! on PostgreSQL reached 48-58% of a plain client's INSERT rate when writes spun too, 67-79%
-//! when they did not (three alternating pairs of `bench:medusa --floors` runs), validate
-//! unchanged (95-104% and 99%); with a remote database the worker would spin through each
-//! commit's round trip for a few microseconds saved.
+//! on PostgreSQL reached a median 59% of a plain client's INSERT rate over 11 `bench:medusa
+//! --floors` runs when writes spun too, 75% over 16 runs when they did not; validate stayed
+//! at 93-116% (docs/performance.md). With a remote database the worker would spin through
+//! each commit's round trip for a few microseconds saved.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -27,11 +27,11 @@ use std::time::{Duration, Instant};
 
 use super::runtime;
 
-/// How long the worker stays awake after the last submission or completion.
+/// How long the worker stays awake after a read's submission or completion.
 const WINDOW: Duration = Duration::from_micros(1_000);
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
-/// Nanoseconds since `EPOCH` of the last submission or completion.
+/// Nanoseconds since `EPOCH` of the last submission or completion of a read.
 static LAST_ACTIVITY: AtomicU64 = AtomicU64::new(0);
 static SPINNING: AtomicBool = AtomicBool::new(false);
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
@@ -69,7 +69,7 @@ pub fn completed(reads_only: bool) {
   }
 }
 
-/// Records a submission or a completion; starts the spinning task when none runs.
+/// Records a read's submission or completion; starts the spinning task when none runs.
 fn activity() {
   LAST_ACTIVITY.fetch_max(now_ns(), Ordering::AcqRel);
   if !idle() && !SPINNING.swap(true, Ordering::AcqRel) && !runtime::spawn(spin()) {
