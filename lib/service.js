@@ -103,7 +103,10 @@ async function batchInput(batch, context, transaction, events) {
   const head = JSON.stringify({ context: context.wire, transaction: transaction?.id, events, single: batch.single });
   parts[0] = `${head.slice(0, -1)},"items":[${parts[0]}`;
   parts[parts.length - 1] += "]}";
-  return parts.join(",");
+  const input = parts.join(",");
+  // The batch (and so its parts) lives until the call returns: only the joined text is kept.
+  parts.length = 0;
+  return input;
 }
 
 /** Medusa's other form of an update: `{ selector, data }` (filters, and the fields to set). */
@@ -207,9 +210,12 @@ class UserModuleService {
     const events = this.#outbox ? "outbox" : this.#eventBus || context.events.messageAggregator ? "direct" : undefined;
     let reply;
     try {
-      const input = batch ? await batchInput(batch, context, transaction, events) : callInput(args, context, transaction, events);
+      let input = batch ? await batchInput(batch, context, transaction, events) : callInput(args, context, transaction, events);
       // An error's `index` names an item of an array; one object in has no index.
-      reply = await this.#native.call(method, input, { withIndex: !batch?.single, onEarly });
+      const replied = this.#native.call(method, input, { withIndex: !batch?.single, onEarly });
+      // The native side has its own copy now: a large batch's text need not live through the call.
+      input = undefined;
+      reply = await replied;
     } catch (error) {
       delivery?.failed();
       throw error;
