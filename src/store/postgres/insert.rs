@@ -143,6 +143,16 @@ enum Conflicts {
   Indexed,
 }
 
+impl Conflicts {
+  /// The statement that meets stored invites this way.
+  fn sql(self) -> &'static str {
+    match self {
+      Conflicts::Read { .. } => INSERT_INVITES,
+      Conflicts::Indexed => INSERT_INVITES_ALONE,
+    }
+  }
+}
+
 /// The batch as the statement's array parameters. Times travel as Unix milliseconds and
 /// become timestamptz in the database.
 struct InviteColumns<'a> {
@@ -314,17 +324,6 @@ type PartInsert<'a> = Pin<
   Box<dyn Future<Output = Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>> + Send + 'a>,
 >;
 
-/// The statement that meets stored invites as `conflicts` says, prepared.
-async fn batch_statement(
-  connection: &Object,
-  conflicts: Conflicts,
-) -> Result<tokio_postgres::Statement> {
-  match conflicts {
-    Conflicts::Read { .. } => prepared(connection, INSERT_INVITES).await,
-    Conflicts::Indexed => prepared(connection, INSERT_INVITES_ALONE).await,
-  }
-}
-
 /// Inserts a batch inside an open transaction (a caller's, or one the call opened). It reads
 /// the stored invites first (`Conflicts::Read`): a refusal fails no statement, so a caller's
 /// transaction stays usable.
@@ -334,7 +333,7 @@ pub(super) async fn insert_invites(connection: &Object, invites: &[Invite]) -> R
   let conflicts = Conflicts::Read {
     write: !repeats_itself(invites),
   };
-  let statement = batch_statement(connection, conflicts).await?;
+  let statement = prepared(connection, conflicts.sql()).await?;
   // The outbox row, if any, is the caller's to write (`lifecycle::run`).
   let found = insert_in_parts(connection, &statement, conflicts, invites, None, 0)
     .await
@@ -342,7 +341,7 @@ pub(super) async fn insert_invites(connection: &Object, invites: &[Invite]) -> R
   refusal(found, invites).map(|_| ())
 }
 
-/// Runs `statement` (prepared by `batch_statement` for `conflicts`) over the batch, a part of
+/// Runs `statement` (`conflicts.sql()`, prepared) over the batch, a part of
 /// at most `PART_ROWS` rows at a time, inside an open transaction; the outbox row goes with the
 /// last part. Each part is sent while the one before it runs, so the server never waits for
 /// the next one (and at most two parts' messages exist at once); the first is sent when this
@@ -417,7 +416,7 @@ pub(super) async fn insert_invites_alone(
   } else {
     Conflicts::Indexed
   };
-  let statement = batch_statement(connection, conflicts).await?;
+  let statement = prepared(connection, conflicts.sql()).await?;
   let begin = begin_with_locks(invites);
   let begin_failure = |error| database_error("cannot begin a transaction", error);
   let commit_failure = |error| database_error("cannot commit", error);
@@ -448,24 +447,19 @@ pub(super) async fn insert_invites_alone(
       ended.map_err(commit_failure)?;
       Ok(outbox_id)
     }
-    Err(error) if is_unique_violation(&error) => {
-      Err(name_conflict(connection, invites, error).await)
-    }
+    Err(error) if is_unique_violation(&error) => Err(name_conflict(connection, invites).await),
     Err(error) => Err(insert_failure(error, invites)),
   }
 }
 
-/// The error of a batch the unique indexes refused (its transaction rolled back): its first
-/// conflict in input order, as `INSERT_INVITES` (checking only, outside any transaction) finds
-/// it, so the message is the one a batch refused before writing gets. When that finds
-/// nothing (the conflicting row is gone already), the violation's own message.
-async fn name_conflict(
-  connection: &Object,
-  invites: &[Invite],
-  violation: tokio_postgres::Error,
-) -> Error {
+/// The error of invites the unique indexes refused (the statement wrote nothing, or its
+/// transaction rolled back): their first conflict in input order, as `INSERT_INVITES`
+/// (checking only, outside any transaction) finds it, so the message is the one a batch refused
+/// before writing gets. When that finds nothing, the row that refused them is gone by now: the
+/// call is reported transient and runs again.
+async fn name_conflict(connection: &Object, invites: &[Invite]) -> Error {
   let check = Conflicts::Read { write: false };
-  let named = match batch_statement(connection, check).await {
+  let named = match prepared(connection, check.sql()).await {
     Ok(statement) => insert_in_parts(connection, &statement, check, invites, None, 0)
       .await
       .map_err(|error| insert_failure(error, invites))
@@ -474,7 +468,11 @@ async fn name_conflict(
   };
   match named {
     Err(error) => error,
-    Ok(_) => insert_failure(violation, invites),
+    Ok(_) => {
+      let mut again = Error::database("PostgreSQL: an invite met a row that is gone now");
+      again.transient = true;
+      again
+    }
   }
 }
 
@@ -524,13 +522,6 @@ fn insert_one_statement(with_roles: bool) -> (&'static str, usize) {
   }
 }
 
-/// Why one invite did not go in although no live user holds its email: a live invite holds
-/// the email (checked first, as SQLite's insert meets that index first) or an invite has the id.
-const WHY_NOT_ONE: &str = r#"
-select $3 and exists (select 1 from "invite" where email = $2 and deleted_at is null),
-       exists (select 1 from "invite" where id = $1)
-"#;
-
 /// `insert_invites_alone` for one invite (see `INSERT_ONE`): one statement, in autocommit.
 /// A refusal by an index is diagnosed after it (the statement wrote nothing); when the row
 /// that refused it is gone by then, the call is reported transient and runs again.
@@ -561,7 +552,9 @@ async fn insert_one_alone(
   ];
   let written = match connection.query(&statement, &params[..parameters]).await {
     Ok(rows) => rows,
-    Err(error) if is_unique_violation(&error) => return Err(why_not_one(connection, invite).await),
+    Err(error) if is_unique_violation(&error) => {
+      return Err(name_conflict(connection, std::slice::from_ref(invite)).await)
+    }
     Err(error) => return Err(insert_failure(error, std::slice::from_ref(invite))),
   };
   // The statement's one row: whether a user holds the email (nothing written), the outbox id.
@@ -573,33 +566,6 @@ async fn insert_one_alone(
     return Err(messages::users_exist(&[invite.email.as_str()]));
   }
   Ok(outbox_id)
-}
-
-/// Why one invite did not go in although no live user holds its email (see `WHY_NOT_ONE`):
-/// Medusa's message, or a transient error when the row that refused it is gone by now.
-async fn why_not_one(connection: &Object, invite: &Invite) -> Error {
-  let why = match prepared(connection, WHY_NOT_ONE).await {
-    Ok(why) => why,
-    Err(error) => return error,
-  };
-  let live = invite.deleted_at.is_none();
-  let row = match connection
-    .query_one(&why, &[&invite.id, &invite.email, &live])
-    .await
-  {
-    Ok(row) => row,
-    Err(error) => return database_error("cannot read the invites", error),
-  };
-  let (email_held, id_held): (bool, bool) = (row.get(0), row.get(1));
-  if email_held {
-    return messages::already_exists("Invite", "email", &invite.email).at(0);
-  }
-  if id_held {
-    return messages::already_exists("Invite", "id", &invite.id).at(0);
-  }
-  let mut again = Error::database("PostgreSQL: the invite met a row that is gone now");
-  again.transient = true;
-  again
 }
 
 pub(super) async fn insert_users(connection: &Object, users: &[User]) -> Result<()> {

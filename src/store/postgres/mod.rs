@@ -112,14 +112,15 @@ pub(super) fn database_error(what: &str, error: impl std::error::Error + 'static
   error
 }
 
-/// A unique violation as Medusa's message: `<Entity> with <column>: <value>, already exists.`
-/// The value comes from the server's detail: `Key (email)=(a@example.com) already exists.`
+/// Whether a statement failed on a unique index.
 pub(super) fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
   error
     .as_db_error()
     .is_some_and(|db| db.code() == &SqlState::UNIQUE_VIOLATION)
 }
 
+/// A unique violation as Medusa's message: `<Entity> with <column>: <value>, already exists.`
+/// The value comes from the server's detail: `Key (email)=(a@example.com) already exists.`
 fn unique_violation(
   entity: &str,
   error: &tokio_postgres::Error,
