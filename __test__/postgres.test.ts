@@ -412,6 +412,29 @@ describe("PostgreSQL backend", { skip }, () => {
       assert.equal(Math.max(...seen), 2, `connections seen: ${seen.join(",")}`)
     })
 
+    test("after a burst opened the pool, calls made one at a time keep to the connection used last", async () => {
+      const db = newDatabase()
+      const service = open({ database: urlOf(db), databasePoolSize: 4 })
+      await service.createInvites({ email: "warm-up@example.com" })
+      // Four calls held inside their transactions at once: the pool opens its four connections.
+      const lock = await holdInserts(db, 1000)
+      const burst = Promise.all(Array.from({ length: 4 }, (_, i) => service.createInvites([{ email: `burst${i}@example.com` }])))
+      await waitFor("four connections", async () => Number(await psqlAsync(db, CONNECTIONS(db))) === 4)
+      await lock.released
+      await burst
+      const backends = `select pid, state_change from pg_stat_activity where application_name = '${APP}' and datname = '${db}' order by pid`
+      const before = query(db, backends) as { pid: number; state_change: string }[]
+      assert.equal(before.length, 4)
+      for (let i = 0; i < 6; i++) {
+        const invite = (await service.createInvites({ email: `one-by-one${i}@example.com` })) as InviteDTO
+        assert.equal((await service.validateInviteToken(invite.token)).id, invite.id)
+      }
+      const after = query(db, backends) as { pid: number; state_change: string }[]
+      assert.deepEqual(after.map((row) => row.pid), before.map((row) => row.pid), "the pool kept its four connections")
+      const used = after.filter((row, i) => row.state_change !== before[i].state_change)
+      assert.equal(used.length, 1, `12 calls one at a time ran on ${used.length} connections`)
+    })
+
     test("close() drains the pool; afterwards calls reject unexpected_state", async () => {
       const db = newDatabase()
       const service = open({ database: urlOf(db) })

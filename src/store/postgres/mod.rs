@@ -8,6 +8,7 @@
 //! checks run inside it, the rows go in with one `UNNEST` insert, and the unique indexes
 //! stay the final arbiter under concurrency (a violation maps to Medusa's message).
 
+mod idle;
 mod insert;
 mod session;
 
@@ -20,6 +21,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
+use self::idle::IdleConnections;
 use self::session::PostgresSession;
 use super::{End, Store, Transaction};
 use crate::context::IsolationLevel;
@@ -69,6 +71,7 @@ pub struct PostgresStore {
   /// Calls run again after a serialization failure or a deadlock, counted for the caller's
   /// logger (see `InviteModule::take_retries`).
   retries: Arc<AtomicU64>,
+  idle: IdleConnections,
 }
 
 /// `host:port/database` of a URL, for messages: never the user or the password.
@@ -221,6 +224,8 @@ impl PostgresStore {
     );
     let pool = Pool::builder(manager)
       .max_size(config.pool_size.max(1))
+      // the connection returned last is taken first: see `idle`
+      .queue_mode(deadpool_postgres::QueueMode::Lifo)
       .runtime(Runtime::Tokio1)
       .wait_timeout(Some(config.connect_timeout))
       .create_timeout(Some(config.connect_timeout))
@@ -231,12 +236,14 @@ impl PostgresStore {
       describe,
       connect_timeout: config.connect_timeout,
       retries,
+      idle: IdleConnections::new(),
     };
     store.prepare_schema(config.schema.as_deref()).await?;
     Ok(store)
   }
 
   async fn connection(&self) -> Result<Object> {
+    self.idle.close(&self.pool);
     // The pool's own timeouts bound the wait; this one also covers a server that accepts the
     // TCP connection but never answers.
     match tokio::time::timeout(self.connect_timeout * 2, self.pool.get()).await {
