@@ -100,6 +100,9 @@ impl NativeModule {
         .await
       };
       let (envelope, tokens) = envelope(reply, module.take_retries());
+      // Counted as completed before JS can have the result: JS may make its next call at once,
+      // while this thread is still in the hand-over, and must not find this one in flight.
+      spin::completed(reads_only);
       completion.call(
         FnArgs::from((call_id, envelope, tokens)),
         ThreadsafeFunctionCallMode::NonBlocking,
@@ -107,7 +110,6 @@ impl NativeModule {
       if large {
         release_free_memory();
       }
-      spin::completed(reads_only);
     });
   }
 }
