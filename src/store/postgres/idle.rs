@@ -55,6 +55,8 @@ impl IdleConnections {
     {
       return;
     }
+    // A first pass only reads (deadpool shows an idle connection's metrics to `retain` only):
+    // the last use of any pooled connection. (`recycled` is when a call last took it.)
     let mut newest = None;
     pool.retain(|_, metrics| {
       let used = metrics.recycled.unwrap_or(metrics.created);
