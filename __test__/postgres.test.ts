@@ -180,6 +180,18 @@ async function holdInserts(database: string, ms: number): Promise<{ released: Pr
   return { released }
 }
 
+/** A module on `database` with a pool of 4, all four open: four calls held inside their transactions at once. */
+async function withFourConnections(database: string): Promise<UserModuleService> {
+  const service = open({ database: urlOf(database), databasePoolSize: 4 })
+  await service.createInvites({ email: "warm-up@example.com" })
+  const lock = await holdInserts(database, 1000)
+  const burst = Promise.all(Array.from({ length: 4 }, (_, i) => service.createInvites([{ email: `burst${i}@example.com` }])))
+  await waitFor("four connections", async () => Number(await psqlAsync(database, CONNECTIONS(database))) === 4)
+  await lock.released
+  await burst
+  return service
+}
+
 function assertMedusaError(error: any, type: string, message?: string): void {
   assert.ok(MedusaError.isMedusaError(error), `expected a MedusaError, got ${error?.stack ?? error}`)
   assert.equal(error.constructor.name, "MedusaError")
@@ -414,14 +426,7 @@ describe("PostgreSQL backend", { skip }, () => {
 
     test("after a burst opened the pool, calls made one at a time keep to the connection used last", async () => {
       const db = newDatabase()
-      const service = open({ database: urlOf(db), databasePoolSize: 4 })
-      await service.createInvites({ email: "warm-up@example.com" })
-      // Four calls held inside their transactions at once: the pool opens its four connections.
-      const lock = await holdInserts(db, 1000)
-      const burst = Promise.all(Array.from({ length: 4 }, (_, i) => service.createInvites([{ email: `burst${i}@example.com` }])))
-      await waitFor("four connections", async () => Number(await psqlAsync(db, CONNECTIONS(db))) === 4)
-      await lock.released
-      await burst
+      const service = await withFourConnections(db)
       const backends = `select pid, state_change from pg_stat_activity where application_name = '${APP}' and datname = '${db}' order by pid`
       const before = query(db, backends) as { pid: number; state_change: string }[]
       assert.equal(before.length, 4)
@@ -433,6 +438,18 @@ describe("PostgreSQL backend", { skip }, () => {
       assert.deepEqual(after.map((row) => row.pid), before.map((row) => row.pid), "the pool kept its four connections")
       const used = after.filter((row, i) => row.state_change !== before[i].state_change)
       assert.equal(used.length, 1, `12 calls one at a time ran on ${used.length} connections`)
+    })
+
+    test("connections idle for over 30 s are closed when a call takes one, all but the one used last", async () => {
+      const db = newDatabase()
+      const service = await withFourConnections(db)
+      await new Promise((r) => setTimeout(r, 20_000))
+      await service.createInvites({ email: "after-20s@example.com" })
+      assert.equal(scalar(db, CONNECTIONS(db)), 4, "none is idle for 30 s yet")
+      await new Promise((r) => setTimeout(r, 11_000))
+      await service.createInvites({ email: "after-31s@example.com" })
+      await waitFor("one connection left", async () => Number(await psqlAsync(db, CONNECTIONS(db))) === 1)
+      assert.equal(scalar(db, `select count(*) from public.invite where email like 'after-%'`), 2)
     })
 
     test("close() drains the pool; afterwards calls reject unexpected_state", async () => {
