@@ -6,9 +6,9 @@
 //! call met a server process that had slept through the others' calls: 500 sequential
 //! `validateInviteToken` after 100 concurrent creates, medians of six runs of five rounds each,
 //! ran at 4,400–6,100 a second taking connections in turn, 6,200–7,000 taking the one returned
-//! last (docs/performance.md). So the connections below the top
-//! can stay unused for long: as Medusa's own pool (knex, 30 s), connections idle for longer
-//! than `IDLE_LIMIT` are closed, all but the one used last.
+//! last (docs/performance.md). So the connections below the top can stay unused for long: as
+//! Medusa's own pool (knex, 30 s), those idle for longer than `IDLE_LIMIT` are closed, all but
+//! the one used last.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use deadpool_postgres::Pool;
 
 /// Connections unused for longer than this are closed (all but the one used last).
-pub(super) const IDLE_LIMIT: Duration = Duration::from_secs(30);
+const IDLE_LIMIT: Duration = Duration::from_secs(30);
 
 /// How often taking a connection looks for idle ones (each look locks the pool's slots).
 const CHECK_EVERY: Duration = Duration::from_secs(1);
