@@ -459,14 +459,14 @@ pub(super) async fn insert_invites_alone(
 /// call is reported transient and runs again.
 async fn name_conflict(connection: &Object, invites: &[Invite]) -> Error {
   let check = Conflicts::Read { write: false };
-  let named = match prepared(connection, check.sql()).await {
-    Ok(statement) => insert_in_parts(connection, &statement, check, invites, None, 0)
+  let named = async {
+    let statement = prepared(connection, check.sql()).await?;
+    let found = insert_in_parts(connection, &statement, check, invites, None, 0)
       .await
-      .map_err(|error| insert_failure(error, invites))
-      .and_then(|found| refusal(found, invites)),
-    Err(error) => Err(error),
+      .map_err(|error| insert_failure(error, invites))?;
+    refusal(found, invites)
   };
-  match named {
+  match named.await {
     Err(error) => error,
     Ok(_) => {
       let mut again = Error::database("PostgreSQL: an invite met a row that is gone now");
