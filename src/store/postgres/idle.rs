@@ -13,7 +13,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::Pool;
+use deadpool_postgres::{Metrics, Pool};
 
 /// Connections unused for longer than this are closed (all but the one used last).
 const IDLE_LIMIT: Duration = Duration::from_secs(30);
@@ -56,17 +56,23 @@ impl IdleConnections {
       return;
     }
     // A first pass only reads (deadpool shows an idle connection's metrics to `retain` only):
-    // the last use of any pooled connection. (`recycled` is when a call last took it.)
+    // the last use of any pooled connection.
     let mut newest = None;
     pool.retain(|_, metrics| {
-      let used = metrics.recycled.unwrap_or(metrics.created);
-      newest = newest.max(Some(used));
+      newest = newest.max(Some(last_use(metrics)));
       true
     });
     if let Some(newest) = newest {
-      pool.retain(|_, metrics| keep(metrics.recycled.unwrap_or(metrics.created), newest, now));
+      pool.retain(|_, metrics| keep(last_use(metrics), newest, now));
     }
   }
+}
+
+/// When a call last took the connection (`recycled`), or its creation. deadpool's
+/// `Metrics::last_used` gives the time since then, measured anew at each call: the two passes
+/// above compare instants, which stay put.
+fn last_use(metrics: Metrics) -> Instant {
+  metrics.recycled.unwrap_or(metrics.created)
 }
 
 /// Whether a pooled connection last used at `used` stays open at `now`, `newest` being the
